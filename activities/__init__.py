@@ -1,0 +1,1 @@
+"""Side effects of the order workflow: money, the projection, the video platform."""

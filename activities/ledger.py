@@ -1,0 +1,72 @@
+"""Escrow money movements of an order. Each has a fixed key per order, so a retried activity,
+or a second caller, moves nothing twice (rules A2, A3)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db import ledger
+from db.ledger import Leg
+from workflows.messages import OrderTerms
+
+INSUFFICIENT_FUNDS = "InsufficientFunds"
+
+
+class LedgerActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _transfer(self, key: str, kind: str, terms: OrderTerms, legs: list[Leg]) -> None:
+        try:
+            ledger.transfer(self._engine, key, kind, legs, order_id=terms.order_id)
+        except ledger.InsufficientFunds as e:
+            raise ApplicationError(str(e), type=INSUFFICIENT_FUNDS, non_retryable=True) from e
+        except ledger.LedgerError as e:
+            # A malformed or conflicting transfer is a bug: retrying cannot fix it.
+            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from e
+
+    @activity.defn(name="freeze_escrow")
+    def freeze(self, terms: OrderTerms) -> None:
+        """Price plus service fee from the client's wallet into the order's escrow (O1)."""
+        escrow = ledger.escrow_account(terms.order_id)
+        self._transfer(
+            f"order:{terms.order_id}:freeze",
+            "freeze",
+            terms,
+            [
+                Leg(ledger.client_account(terms.client_id), -terms.total_fen),
+                Leg(escrow, terms.total_fen),
+            ],
+        )
+
+    @activity.defn(name="refund_escrow")
+    def refund(self, terms: OrderTerms) -> None:
+        """The whole escrow back to the client (O2)."""
+        escrow = ledger.escrow_account(terms.order_id)
+        self._transfer(
+            f"order:{terms.order_id}:refund",
+            "refund",
+            terms,
+            [
+                Leg(escrow, -terms.total_fen),
+                Leg(ledger.client_account(terms.client_id), terms.total_fen),
+            ],
+        )
+
+    @activity.defn(name="release_escrow")
+    def release(self, terms: OrderTerms) -> None:
+        """The price to the creator, or to the creator's MCN; the fee to the platform (O8)."""
+        payee = (
+            ledger.mcn_account(terms.mcn_id)
+            if terms.mcn_id
+            else ledger.creator_account(terms.creator_id)
+        )
+        legs = [
+            Leg(ledger.escrow_account(terms.order_id), -terms.total_fen),
+            Leg(payee, terms.price_fen),
+        ]
+        if terms.fee_fen:
+            legs.append(Leg(ledger.PLATFORM_FEES, terms.fee_fen))
+        self._transfer(f"order:{terms.order_id}:release", "release", terms, legs)

@@ -1,0 +1,85 @@
+"""The one place where the parts are wired: Temporal client, worker, activities, adapters.
+
+Used by worker.py, the service layer, scripts and tests alike, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import Engine
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from activities.ledger import LedgerActivities
+from activities.projection import ProjectionActivities
+from activities.video import VideoActivities
+from adapters.video_platform import VideoPlatform
+from config import Settings
+from workflows.order import OrderWorkflow
+
+SEARCH_ATTRIBUTES = {
+    "OrderStatus": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "ClientId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "CreatorId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "NextDeadline": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register the order search attributes; a server that has them already is fine."""
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace, search_attributes=SEARCH_ATTRIBUTES
+            )
+        )
+    except RPCError as e:
+        if e.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+
+
+def order_activities(engine: Engine, platform: VideoPlatform) -> dict[str, Callable[..., Any]]:
+    """Every activity of OrderWorkflow by its registered name; tests swap entries by name."""
+    ledger = LedgerActivities(engine)
+    projection = ProjectionActivities(engine)
+    video = VideoActivities(platform)
+    return {
+        "freeze_escrow": ledger.freeze,
+        "refund_escrow": ledger.refund,
+        "release_escrow": ledger.release,
+        "record_transition": projection.record,
+        "publish_video": video.publish,
+        "is_video_public": video.is_public,
+    }
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    activities: dict[str, Callable[..., Any]],
+    executor: ThreadPoolExecutor,
+    max_concurrent_activities: int = 16,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OrderWorkflow],
+        activities=list(activities.values()),
+        activity_executor=executor,
+        max_concurrent_activities=max_concurrent_activities,
+    )

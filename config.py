@@ -1,0 +1,51 @@
+"""Settings of every process (worker, API, scripts), read from XIGUA_* environment variables.
+
+Built lazily by `get_settings()`, never at import time, so tests and scripts can set the
+environment first. Durations accept seconds or ISO 8601 (`PT24H`), so a demo or staging system
+can run a whole order in minutes (rule B4).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflows.messages import Timings
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DATA_DIR = PROJECT_ROOT / ".data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XIGUA_", extra="ignore")
+
+    database_url: str = f"sqlite:///{DATA_DIR / 'app.db'}"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "xigua-orders"
+
+    # The platform's service fee, in basis points of the price, paid by the client on top.
+    service_fee_bps: int = Field(default=500, ge=0, le=10_000)
+    default_retention_days: int = Field(default=30, ge=30)
+
+    accept_window: timedelta = timedelta(hours=24)
+    auto_accept_after: timedelta = timedelta(days=7)
+    retention_day: timedelta = timedelta(days=1)
+    retention_check_every: timedelta = timedelta(days=1)
+
+    def timings(self) -> Timings:
+        return Timings(
+            accept_window=self.accept_window,
+            auto_accept_after=self.auto_accept_after,
+            retention_day=self.retention_day,
+            retention_check_every=self.retention_check_every,
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

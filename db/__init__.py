@@ -1,0 +1,1 @@
+"""The app database: accounts and the ledger, the order projection, the video simulator."""

@@ -1,0 +1,143 @@
+"""The order projection: order rows, their timelines and outbox notifications (rule A4).
+
+Written only by the workflow's projection activity, one transaction per transition, and
+idempotent on (order_id, seq), so a retried activity writes nothing twice and a late retry
+never rolls an order row back to an older state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from db.schema import notifications, order_timeline, orders
+from db.sql import insert_ignore
+from workflows.messages import ProjectionWrite
+
+
+def _row_values(write: ProjectionWrite) -> dict[str, Any]:
+    first = write.next[0] if write.next else None
+    return {
+        "status": write.transition.to_status.value,
+        "next_actor": first.actor.value if first else None,
+        "next_actions": [
+            {"actor": step.actor.value, "actions": [a.value for a in step.actions]}
+            for step in write.next
+        ],
+        "deadline": first.deadline if first else None,
+        "at_deadline": first.at_deadline if first else None,
+        "last_seq": write.transition.seq,
+        "updated_at": write.transition.at,
+    }
+
+
+def record_transition(engine: Engine, write: ProjectionWrite) -> bool:
+    """Write one transition; False if it was already written (a retried activity)."""
+    t, terms = write.transition, write.terms
+    with engine.begin() as conn:
+        insert_ignore(
+            conn,
+            orders,
+            {
+                "id": terms.order_id,
+                "client_id": terms.client_id,
+                "creator_id": terms.creator_id,
+                "mcn_id": terms.mcn_id,
+                "price_fen": terms.price_fen,
+                "fee_fen": terms.fee_fen,
+                "skip_script": terms.skip_script,
+                "retention_days": terms.retention_days,
+                "brief": terms.brief.model_dump(mode="json"),
+                "created_at": write.placed_at,
+                **_row_values(write),
+            },
+        )
+        fresh = insert_ignore(
+            conn,
+            order_timeline,
+            {
+                "order_id": t.order_id,
+                "seq": t.seq,
+                "at": t.at,
+                "actor_id": t.actor.id,
+                "actor_role": t.actor.role.value,
+                "action": t.action.value,
+                "from_status": t.from_status.value if t.from_status else None,
+                "to_status": t.to_status.value,
+                "reason": t.reason,
+            },
+        )
+        if not fresh:
+            return False
+        conn.execute(
+            update(orders)
+            .where(orders.c.id == t.order_id, orders.c.last_seq < t.seq)
+            .values(**_row_values(write))
+        )
+        for note in write.notifications:
+            insert_ignore(
+                conn,
+                notifications,
+                {
+                    "order_id": t.order_id,
+                    "seq": t.seq,
+                    "recipient": note.recipient,
+                    "kind": note.kind,
+                    "body": note.body,
+                    "created_at": datetime.now(UTC),
+                },
+            )
+        return True
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    seq: int
+    at: datetime
+    actor_id: str
+    actor_role: str
+    action: str
+    from_status: str | None
+    to_status: str
+    reason: str | None
+
+
+def timeline(engine: Engine, order_id: str) -> list[TimelineEntry]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(order_timeline)
+            .where(order_timeline.c.order_id == order_id)
+            .order_by(order_timeline.c.seq)
+        ).all()
+    return [
+        TimelineEntry(
+            seq=r.seq,
+            at=r.at,
+            actor_id=r.actor_id,
+            actor_role=r.actor_role,
+            action=r.action,
+            from_status=r.from_status,
+            to_status=r.to_status,
+            reason=r.reason,
+        )
+        for r in rows
+    ]
+
+
+def order_row(engine: Engine, order_id: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def notifications_for(engine: Engine, order_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(notifications)
+            .where(notifications.c.order_id == order_id)
+            .order_by(notifications.c.seq, notifications.c.recipient)
+        ).all()
+    return [dict(r._mapping) for r in rows]

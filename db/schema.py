@@ -1,0 +1,156 @@
+"""Tables of the app database. Alembic migrations in `db/migrations` create and change them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from db.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("display_name", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint("role IN ('client','creator','mcn','reviewer','ops')", name="role"),
+)
+
+creators = Table(
+    "creators",
+    metadata,
+    Column("user_id", String(64), ForeignKey("users.id"), primary_key=True),
+    Column("mcn_id", String(64), ForeignKey("users.id"), nullable=True),
+    Column("quote_fen", BigInteger(), nullable=True),
+    Column("accepting_orders", Boolean(), nullable=False, default=False),
+    CheckConstraint("quote_fen IS NULL OR quote_fen > 0", name="quote_positive"),
+)
+
+# The ledger. An account id is "<kind>:<owner>" (client:u1, escrow:o1, platform:fees).
+# Only the external account, the outside world that top-ups come from, may go negative.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("balance", BigInteger(), nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint("kind = 'external' OR balance >= 0", name="not_negative"),
+    CheckConstraint(
+        "kind IN ('client','creator','mcn','escrow','platform','external')", name="kind"
+    ),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("order_id", String(64), nullable=True, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("transfer_id", Integer(), ForeignKey("transfers.id"), nullable=False, index=True),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False),
+    Column("amount", BigInteger(), nullable=False),
+    CheckConstraint("amount <> 0", name="nonzero"),
+    Index("ix_entries_account_id_id", "account_id", "id"),
+)
+
+# The order projection, written by the workflow through an activity on every transition.
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("creator_id", String(64), nullable=False),
+    Column("mcn_id", String(64), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("price_fen", BigInteger(), nullable=False),
+    Column("fee_fen", BigInteger(), nullable=False),
+    Column("skip_script", Boolean(), nullable=False),
+    Column("retention_days", Integer(), nullable=False),
+    Column("brief", JSON(), nullable=False),
+    Column("next_actor", String(16), nullable=True),
+    Column("next_actions", JSON(), nullable=False),
+    Column("deadline", UTCDateTime(), nullable=True),
+    Column("at_deadline", String(200), nullable=True),
+    Column("last_seq", Integer(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_orders_client_status_created", "client_id", "status", "created_at"),
+    Index("ix_orders_creator_status_created", "creator_id", "status", "created_at"),
+    Index("ix_orders_status_updated", "status", "updated_at"),
+)
+
+order_timeline = Table(
+    "order_timeline",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("order_id", String(64), ForeignKey("orders.id"), nullable=False),
+    Column("seq", Integer(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_status", String(32), nullable=True),
+    Column("to_status", String(32), nullable=False),
+    Column("reason", Text(), nullable=True),
+    UniqueConstraint("order_id", "seq"),
+)
+
+# Outbox: notifications written in the same transaction as the transition that causes them;
+# a sender (SMS, in-app) delivers them and sets sent_at.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("order_id", String(64), ForeignKey("orders.id"), nullable=False),
+    Column("seq", Integer(), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("order_id", "seq", "recipient"),
+)
+
+# State of the local video-platform simulator (stands in for Xigua in tests and demos).
+platform_videos = Table(
+    "platform_videos",
+    metadata,
+    Column("video_id", String(64), primary_key=True),
+    Column("order_id", String(64), nullable=True),
+    Column("public", Boolean(), nullable=False),
+    Column("published_at", UTCDateTime(), nullable=True),
+    Column("removed_at", UTCDateTime(), nullable=True),
+)

@@ -1,0 +1,1 @@
+"""Use cases the API calls: each turns one user intent into Temporal calls."""

@@ -1,0 +1,201 @@
+"""Placing orders and acting on them: the seam between callers (API, demo, tests) and the
+order workflows. No business rule lives here; the workflow decides, this module translates."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, select
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from db.schema import creators
+from workflows.messages import (
+    Action,
+    ActionInput,
+    Brief,
+    OrderInput,
+    OrderStatus,
+    OrderTerms,
+    OrderView,
+    Timings,
+    VideoRemoved,
+)
+from workflows.order import CLIENT_ID, CREATOR_ID, ORDER_STATUS, OrderWorkflow
+
+
+class OrderError(Exception):
+    """An order request that was not carried out; `kind` says why, for the API to map."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class OrderNotFound(OrderError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__("NotFound", f"order {order_id} not found")
+
+
+class OrderFinished(OrderError):
+    def __init__(self, view: OrderView) -> None:
+        super().__init__(
+            "InvalidState", f"order {view.terms.order_id} is over: it is {view.status}"
+        )
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    client_id: str
+    creator_id: str
+    brief: Brief
+    skip_script: bool = False
+    retention_days: int = 30
+    # Given by the caller to make placement idempotent (the API derives it from the
+    # Idempotency-Key); a fresh one otherwise.
+    order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderPolicy:
+    service_fee_bps: int
+    timings: Timings
+
+    def fee_for(self, price_fen: int) -> int:
+        # Round half up, in integers: money never passes through a float.
+        return (price_fen * self.service_fee_bps + 5_000) // 10_000
+
+
+def workflow_id(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+class OrderService:
+    def __init__(self, client: Client, engine: Engine, task_queue: str, policy: OrderPolicy):
+        self._client = client
+        self._engine = engine
+        self._task_queue = task_queue
+        self._policy = policy
+
+    async def place(self, request: PlaceOrder) -> OrderView:
+        """Start the order's workflow and wait until its escrow is frozen or it is refused."""
+        terms = self._terms_for(request)
+        handle = await self._client.start_workflow(
+            OrderWorkflow.run,
+            OrderInput(terms=terms, timings=self._policy.timings),
+            id=workflow_id(terms.order_id),
+            task_queue=self._task_queue,
+            # Placing the same order id again joins the running order instead of a new one.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(ORDER_STATUS, OrderStatus.PLACING.value),
+                    SearchAttributePair(CLIENT_ID, terms.client_id),
+                    SearchAttributePair(CREATOR_ID, terms.creator_id),
+                ]
+            ),
+        )
+        try:
+            view = await self._update(handle, "placed", None, f"place:{terms.order_id}")
+        except OrderFinished:
+            view = await self.view(terms.order_id)  # refused before we asked
+        if not _same_request(view.terms, terms):
+            raise OrderError("Conflict", f"order id {terms.order_id} was used for another order")
+        if view.status is OrderStatus.REFUSED:
+            raise OrderError("Refused", view.refusal or "the order was refused")
+        return view
+
+    def _terms_for(self, request: PlaceOrder) -> OrderTerms:
+        with self._engine.connect() as conn:
+            creator = conn.execute(
+                select(creators).where(creators.c.user_id == request.creator_id)
+            ).first()
+        if creator is None:
+            raise OrderError("NotOrderable", f"creator {request.creator_id} does not exist")
+        if creator.quote_fen is None:
+            raise OrderError("NotOrderable", f"creator {request.creator_id} has set no quote")
+        if not creator.accepting_orders:
+            raise OrderError(
+                "NotOrderable", f"creator {request.creator_id} is not accepting orders"
+            )
+        price = int(creator.quote_fen)
+        return OrderTerms(
+            order_id=request.order_id or uuid.uuid4().hex,
+            client_id=request.client_id,
+            creator_id=request.creator_id,
+            mcn_id=creator.mcn_id,
+            price_fen=price,
+            fee_fen=self._policy.fee_for(price),
+            brief=request.brief,
+            skip_script=request.skip_script,
+            retention_days=request.retention_days,
+        )
+
+    async def act(self, order_id: str, action: Action, request: ActionInput) -> OrderView:
+        """Apply one user action; raises OrderError with the workflow's reason if refused."""
+        handle = self._handle(order_id)
+        update_id = f"{request.actor.id}:{action}:{request.request_id}"
+        return await self._update(handle, action.value, request, update_id)
+
+    async def view(self, order_id: str) -> OrderView:
+        try:
+            return await self._handle(order_id).query(OrderWorkflow.view)
+        except RPCError as e:
+            raise _rpc_error(order_id, e) from e
+
+    async def video_removed(self, order_id: str, video_id: str, reason: str) -> None:
+        """What the video platform's webhook reports: the order's video went down (O9, O10)."""
+        try:
+            await self._handle(order_id).signal(
+                OrderWorkflow.video_removed, VideoRemoved(video_id=video_id, reason=reason)
+            )
+        except RPCError as e:
+            raise _rpc_error(order_id, e) from e
+
+    def _handle(self, order_id: str) -> WorkflowHandle[OrderWorkflow, object]:
+        return self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))  # type: ignore[return-value]
+
+    async def _update(
+        self,
+        handle: WorkflowHandle[OrderWorkflow, object],
+        update: object,
+        arg: BaseModel | None,
+        update_id: str,
+    ) -> OrderView:
+        order_id = handle.id.removeprefix("order-")
+        try:
+            args = [] if arg is None else [arg]
+            return await handle.execute_update(
+                update, args=args, id=update_id, result_type=OrderView
+            )  # type: ignore[call-overload, no-any-return]
+        except WorkflowUpdateFailedError as e:
+            cause = e.cause
+            if isinstance(cause, ApplicationError):
+                raise OrderError(cause.type or "Rejected", cause.message) from e
+            raise
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND and "update" not in e.message.lower():
+                raise OrderNotFound(order_id) from e
+            if "completed" in e.message.lower() or e.status == RPCStatusCode.NOT_FOUND:
+                raise OrderFinished(await self.view(order_id)) from e
+            raise
+
+
+def _rpc_error(order_id: str, e: RPCError) -> Exception:
+    if e.status == RPCStatusCode.NOT_FOUND:
+        return OrderNotFound(order_id)
+    return e
+
+
+def _same_request(placed: OrderTerms, asked: OrderTerms) -> bool:
+    fields = ("client_id", "creator_id", "brief", "skip_script", "retention_days")
+    return all(getattr(placed, f) == getattr(asked, f) for f in fields)

@@ -1,0 +1,263 @@
+"""Inputs, outputs and statuses of OrderWorkflow: plain pydantic models, no I/O.
+
+Shared by the workflow, the activities, the service layer and the API, so a status or an
+action has one spelling everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    CREATOR = "creator"
+    MCN = "mcn"
+    REVIEWER = "reviewer"
+    OPS = "ops"
+    SYSTEM = "system"
+
+
+class OrderStatus(StrEnum):
+    PLACING = "placing"
+    REFUSED = "refused"
+    AWAITING_ACCEPTANCE = "awaiting_acceptance"
+    SCRIPT_PENDING = "script_pending"
+    SCRIPT_IN_REVIEW = "script_in_review"
+    SCRIPT_AWAITING_CLIENT = "script_awaiting_client"
+    VIDEO_PENDING = "video_pending"
+    VIDEO_IN_REVIEW = "video_in_review"
+    VIDEO_AWAITING_CLIENT = "video_awaiting_client"
+    AWAITING_PUBLISH = "awaiting_publish"
+    PUBLISHED = "published"
+    IN_RETENTION = "in_retention"
+    COMPLETED = "completed"
+    COMPLETED_WITH_VIOLATION = "completed_with_violation"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset(
+    {
+        OrderStatus.REFUSED,
+        OrderStatus.COMPLETED,
+        OrderStatus.COMPLETED_WITH_VIOLATION,
+        OrderStatus.CANCELLED,
+    }
+)
+
+
+class Action(StrEnum):
+    """Everything that moves an order. User actions are workflow Updates of the same name."""
+
+    PLACE = "place"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    CANCEL = "cancel"
+    SUBMIT_SCRIPT = "submit_script"
+    REVIEW_SCRIPT = "review_script"
+    CONFIRM_SCRIPT = "confirm_script"
+    REJECT_SCRIPT = "reject_script"
+    SUBMIT_VIDEO = "submit_video"
+    REVIEW_VIDEO = "review_video"
+    CONFIRM_VIDEO = "confirm_video"
+    REJECT_VIDEO = "reject_video"
+    PUBLISH = "publish"
+    REPUBLISH = "republish"
+    ACCEPT_DELIVERY = "accept_delivery"
+    # Done by the system: timers, the video platform, the ledger.
+    REFUSE = "refuse"
+    AUTO_CANCEL = "auto_cancel"
+    AUTO_ACCEPT = "auto_accept"
+    VIDEO_REMOVED = "video_removed"
+    RETENTION_VIOLATED = "retention_violated"
+    RETENTION_ENDED = "retention_ended"
+
+
+class Actor(Model):
+    id: Id
+    role: Role
+
+
+SYSTEM = Actor(id="system", role=Role.SYSTEM)
+
+
+class Timings(Model):
+    """Every duration of the lifecycle, taken from settings at placement (rule B4)."""
+
+    accept_window: timedelta = timedelta(hours=24)
+    auto_accept_after: timedelta = timedelta(days=7)
+    retention_day: timedelta = timedelta(days=1)
+    retention_check_every: timedelta = timedelta(days=1)
+
+
+class Brief(Model):
+    product: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    requirements: Text
+    due_date: date | None = None
+
+
+class OrderTerms(Model):
+    """What the client agreed to at placement; fixed for the life of the order."""
+
+    order_id: Id
+    client_id: Id
+    creator_id: Id
+    # The creator's MCN at placement: the price is paid to it instead of the creator (rule O8).
+    mcn_id: Id | None = None
+    price_fen: int = Field(gt=0)
+    fee_fen: int = Field(ge=0)
+    brief: Brief
+    skip_script: bool = False
+    retention_days: int = Field(default=30, ge=30, le=3650)
+
+    @property
+    def total_fen(self) -> int:
+        return self.price_fen + self.fee_fen
+
+
+class OrderInput(Model):
+    terms: OrderTerms
+    timings: Timings = Timings()
+
+
+# --- Action inputs: every update carries the acting user and the caller's request id. ---
+
+
+class ActionInput(Model):
+    actor: Actor
+    # Re-sending an action with the same request id returns its first result (rule A2).
+    request_id: Id
+
+
+class ReasonInput(ActionInput):
+    reason: Reason
+
+
+class ReviewInput(ActionInput):
+    approve: bool
+    reason: Reason | None = None
+
+
+class ScriptInput(ActionInput):
+    text: Text
+
+
+class VideoInput(ActionInput):
+    video_id: Id
+
+
+# --- What the workflow tells about itself. ---
+
+
+class NextStep(Model):
+    """Who must act next, what they may do, by when, and what happens at that deadline."""
+
+    actor: Role
+    actions: list[Action]
+    deadline: datetime | None = None
+    at_deadline: str | None = None
+
+
+class Review(Model):
+    by: Actor
+    at: datetime
+    approved: bool
+    reason: str | None = None
+
+
+class Script(Model):
+    version: int
+    text: str
+    submitted_at: datetime
+    reviews: list[Review] = []
+
+
+class Video(Model):
+    version: int
+    video_id: str
+    submitted_at: datetime
+    reviews: list[Review] = []
+
+
+class Publication(Model):
+    video_id: str
+    published_at: datetime
+
+
+class OrderView(Model):
+    terms: OrderTerms
+    status: OrderStatus
+    next: list[NextStep]
+    placed_at: datetime
+    accepted_at: datetime | None = None
+    scripts: list[Script] = []
+    videos: list[Video] = []
+    publications: list[Publication] = []
+    delivery_accepted_at: datetime | None = None
+    retention_ends_at: datetime | None = None
+    video_public: bool | None = None
+    violation: str | None = None
+    refusal: str | None = None
+
+
+class Transition(Model):
+    """One recorded move of an order: the projection and timeline row written for it (A4)."""
+
+    order_id: str
+    seq: int
+    at: datetime
+    actor: Actor
+    action: Action
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    reason: str | None = None
+
+
+class Notification(Model):
+    recipient: str
+    kind: str
+    body: str
+
+
+class ProjectionWrite(Model):
+    """Everything one transition writes to the app database, in one transaction."""
+
+    transition: Transition
+    terms: OrderTerms
+    placed_at: datetime
+    next: list[NextStep]
+    notifications: list[Notification] = []
+
+
+class PublishRequest(Model):
+    order_id: str
+    video_id: str
+
+
+class VideoRemoved(Model):
+    """Signal from the video-platform adapter: the video went private or was deleted."""
+
+    video_id: str
+    reason: str = "the video was removed from the platform"
+
+
+class OrderResult(Model):
+    order_id: str
+    status: OrderStatus
+    violation: str | None = None

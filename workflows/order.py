@@ -1,0 +1,740 @@
+"""OrderWorkflow: one Xigua propagation-task order, from placement to the end of retention."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.messages import (
+        SYSTEM,
+        Action,
+        ActionInput,
+        Actor,
+        NextStep,
+        Notification,
+        OrderInput,
+        OrderResult,
+        OrderStatus,
+        OrderView,
+        ProjectionWrite,
+        Publication,
+        PublishRequest,
+        ReasonInput,
+        Review,
+        ReviewInput,
+        Role,
+        Script,
+        ScriptInput,
+        Transition,
+        Video,
+        VideoInput,
+        VideoRemoved,
+    )
+
+S = OrderStatus
+_Reviewable = TypeVar("_Reviewable", Script, Video)
+
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+CLIENT_ID = SearchAttributeKey.for_keyword("ClientId")
+CREATOR_ID = SearchAttributeKey.for_keyword("CreatorId")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+
+# Error types an update fails with; the API maps them to HTTP statuses.
+INVALID_STATE = "InvalidState"
+FORBIDDEN = "Forbidden"
+INVALID_INPUT = "InvalidInput"
+REQUEST_ID_REUSED = "RequestIdReused"
+INSUFFICIENT_FUNDS = "InsufficientFunds"
+
+# Who may take each action in each status. Everything else is rejected by the validators.
+ALLOWED: dict[OrderStatus, dict[Action, Role]] = {
+    S.AWAITING_ACCEPTANCE: {
+        Action.ACCEPT: Role.CREATOR,
+        Action.DECLINE: Role.CREATOR,
+        Action.CANCEL: Role.CLIENT,
+    },
+    S.SCRIPT_PENDING: {Action.SUBMIT_SCRIPT: Role.CREATOR},
+    S.SCRIPT_IN_REVIEW: {Action.REVIEW_SCRIPT: Role.REVIEWER},
+    S.SCRIPT_AWAITING_CLIENT: {
+        Action.CONFIRM_SCRIPT: Role.CLIENT,
+        Action.REJECT_SCRIPT: Role.CLIENT,
+    },
+    S.VIDEO_PENDING: {Action.SUBMIT_VIDEO: Role.CREATOR},
+    S.VIDEO_IN_REVIEW: {Action.REVIEW_VIDEO: Role.REVIEWER},
+    S.VIDEO_AWAITING_CLIENT: {Action.CONFIRM_VIDEO: Role.CLIENT, Action.REJECT_VIDEO: Role.CLIENT},
+    S.AWAITING_PUBLISH: {Action.PUBLISH: Role.CLIENT},
+    S.PUBLISHED: {Action.ACCEPT_DELIVERY: Role.CLIENT, Action.REPUBLISH: Role.CREATOR},
+}
+
+# Money and the video platform must eventually succeed: retry until they do, slowly.
+PERSISTENT = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=[
+        INSUFFICIENT_FUNDS,
+        "TransferConflict",
+        "LedgerError",
+        "VideoNotFound",
+    ],
+)
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+@workflow.defn
+class OrderWorkflow:
+    """One order's whole lifecycle (SPEC O1-O12); the source of truth for its state.
+
+    Updates: placed (waits for the escrow freeze, for the placing caller), and one per user
+    action, each validated against the status and the acting user:
+      accept, decline, cancel, submit_script, review_script, confirm_script, reject_script,
+      submit_video, review_video, confirm_video, reject_video, publish, republish,
+      accept_delivery. Each returns the order's view after the action.
+    Signals: video_removed (from the video-platform adapter).
+    Queries: view.
+    """
+
+    @workflow.init
+    def __init__(self, input: OrderInput) -> None:
+        self._terms = input.terms
+        self._timings = input.timings
+        self._status = S.PLACING
+        self._placed_at = workflow.now()
+        self._seq = 0
+        self._lock = asyncio.Lock()
+        # (actor id, request id) -> the action it applied; replays answer without applying.
+        self._requests: dict[tuple[str, str], Action] = {}
+        self._accepted_at: datetime | None = None
+        self._scripts: list[Script] = []
+        self._videos: list[Video] = []
+        self._publications: list[Publication] = []
+        self._video_public: bool | None = None
+        self._delivery_accepted_at: datetime | None = None
+        self._violation: str | None = None
+        self._refusal: str | None = None
+        self._deadline_attr: datetime | None = None
+
+    # ------------------------------------------------------------------ the lifecycle
+
+    @workflow.run
+    async def run(self, input: OrderInput) -> OrderResult:
+        async with self._lock:
+            await self._place()
+        if self._status is S.AWAITING_ACCEPTANCE:
+            await self._await_acceptance()
+        # Every step between acceptance and publishing is driven by updates, without timers.
+        await workflow.wait_condition(
+            lambda: self._status in (S.PUBLISHED, S.IN_RETENTION) or self._status.is_final
+        )
+        while self._status is S.PUBLISHED:
+            await self._await_delivery_acceptance()
+        while self._status is S.IN_RETENTION:
+            await self._watch_retention()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return OrderResult(
+            order_id=self._terms.order_id, status=self._status, violation=self._violation
+        )
+
+    async def _place(self) -> None:
+        """Freeze price and fee in escrow, or refuse the order and freeze nothing (O1)."""
+        try:
+            await self._activity("freeze_escrow", self._terms)
+        except ActivityError as e:
+            if not (isinstance(e.cause, ApplicationError) and e.cause.type == INSUFFICIENT_FUNDS):
+                raise
+            self._refusal = e.cause.message
+            await self._move(S.REFUSED, Action.REFUSE, SYSTEM, reason=self._refusal)
+            return
+        client = Actor(id=self._terms.client_id, role=Role.CLIENT)
+        await self._move(
+            S.AWAITING_ACCEPTANCE,
+            Action.PLACE,
+            client,
+            notify=[
+                Notification(recipient=self._terms.creator_id, kind="new_order", body=self._brief())
+            ],
+        )
+
+    async def _await_acceptance(self) -> None:
+        """The creator has 24 h to accept; then the order is cancelled and refunded (O2)."""
+        if await self._wait_until(
+            self._accept_deadline(), lambda: self._status is not S.AWAITING_ACCEPTANCE
+        ):
+            return
+        async with self._lock:
+            if self._status is S.AWAITING_ACCEPTANCE:
+                window = self._timings.accept_window
+                await self._cancel(SYSTEM, Action.AUTO_CANCEL, f"not accepted within {window}")
+
+    async def _await_delivery_acceptance(self) -> None:
+        """The client accepts, or the system does when the countdown ends (O7). A republish
+        moves the deadline (O10), which wakes this wait so it restarts."""
+        deadline = self._auto_accept_at()
+        moved = lambda: self._status is not S.PUBLISHED or self._auto_accept_at() != deadline  # noqa: E731
+        if await self._wait_until(deadline, moved):
+            return
+        async with self._lock:
+            if self._status is S.PUBLISHED and workflow.now() >= self._auto_accept_at():
+                await self._accept_delivery(SYSTEM, Action.AUTO_ACCEPT)
+
+    async def _watch_retention(self) -> None:
+        """Until the retention period ends, the video must stay public (O9): a removal signal
+        or a failed periodic check is a violation."""
+        if self._video_public is False:
+            async with self._lock:
+                await self._violate("the video was not public when the retention period began")
+            return
+        end = self._retention_ends_at()
+        now = workflow.now()
+        if now >= end:
+            async with self._lock:
+                if self._status is S.IN_RETENTION:
+                    await self._move(S.COMPLETED, Action.RETENTION_ENDED, SYSTEM)
+            return
+        wake = min(end, now + self._timings.retention_check_every)
+        if await self._wait_until(wake, lambda: self._status is not S.IN_RETENTION):
+            return
+        if wake < end:
+            public = await self._activity(
+                "is_video_public", self._current_video_id(), result_type=bool
+            )
+            if not public:
+                async with self._lock:
+                    await self._violate("the periodic check found the video no longer public")
+
+    # ------------------------------------------------------------------ user actions
+
+    @workflow.update
+    async def placed(self) -> OrderView:
+        """For the placing caller: waits until the escrow is frozen or the order refused."""
+        await workflow.wait_condition(lambda: self._status is not S.PLACING)
+        return self.view()
+
+    @workflow.update
+    async def accept(self, req: ActionInput) -> OrderView:
+        return await self._act(Action.ACCEPT, req, self._do_accept)
+
+    @workflow.update
+    async def decline(self, req: ReasonInput) -> OrderView:
+        return await self._act(
+            Action.DECLINE, req, lambda: self._cancel(req.actor, Action.DECLINE, req.reason)
+        )
+
+    @workflow.update
+    async def cancel(self, req: ReasonInput) -> OrderView:
+        return await self._act(
+            Action.CANCEL, req, lambda: self._cancel(req.actor, Action.CANCEL, req.reason)
+        )
+
+    @workflow.update
+    async def submit_script(self, req: ScriptInput) -> OrderView:
+        async def apply() -> None:
+            script = Script(
+                version=len(self._scripts) + 1, text=req.text, submitted_at=workflow.now()
+            )
+            self._scripts.append(script)
+            await self._move(S.SCRIPT_IN_REVIEW, Action.SUBMIT_SCRIPT, req.actor)
+
+        return await self._act(Action.SUBMIT_SCRIPT, req, apply)
+
+    @workflow.update
+    async def review_script(self, req: ReviewInput) -> OrderView:
+        async def apply() -> None:
+            self._scripts[-1] = self._reviewed(
+                self._scripts[-1], req.actor, req.approve, req.reason
+            )
+            if req.approve:
+                await self._move(S.SCRIPT_AWAITING_CLIENT, Action.REVIEW_SCRIPT, req.actor)
+            else:
+                await self._move(
+                    S.SCRIPT_PENDING,
+                    Action.REVIEW_SCRIPT,
+                    req.actor,
+                    req.reason,
+                    [self._to_creator("script_rejected", req.reason)],
+                )
+
+        return await self._act(Action.REVIEW_SCRIPT, req, apply)
+
+    @workflow.update
+    async def confirm_script(self, req: ActionInput) -> OrderView:
+        async def apply() -> None:
+            self._scripts[-1] = self._reviewed(self._scripts[-1], req.actor, True, None)
+            await self._move(S.VIDEO_PENDING, Action.CONFIRM_SCRIPT, req.actor)
+
+        return await self._act(Action.CONFIRM_SCRIPT, req, apply)
+
+    @workflow.update
+    async def reject_script(self, req: ReasonInput) -> OrderView:
+        async def apply() -> None:
+            self._scripts[-1] = self._reviewed(self._scripts[-1], req.actor, False, req.reason)
+            await self._move(
+                S.SCRIPT_PENDING,
+                Action.REJECT_SCRIPT,
+                req.actor,
+                req.reason,
+                [self._to_creator("script_rejected", req.reason)],
+            )
+
+        return await self._act(Action.REJECT_SCRIPT, req, apply)
+
+    @workflow.update
+    async def submit_video(self, req: VideoInput) -> OrderView:
+        async def apply() -> None:
+            video = Video(
+                version=len(self._videos) + 1, video_id=req.video_id, submitted_at=workflow.now()
+            )
+            self._videos.append(video)
+            await self._move(S.VIDEO_IN_REVIEW, Action.SUBMIT_VIDEO, req.actor)
+
+        return await self._act(Action.SUBMIT_VIDEO, req, apply)
+
+    @workflow.update
+    async def review_video(self, req: ReviewInput) -> OrderView:
+        async def apply() -> None:
+            self._videos[-1] = self._reviewed(self._videos[-1], req.actor, req.approve, req.reason)
+            if req.approve:
+                await self._move(S.VIDEO_AWAITING_CLIENT, Action.REVIEW_VIDEO, req.actor)
+            else:
+                await self._move(
+                    S.VIDEO_PENDING,
+                    Action.REVIEW_VIDEO,
+                    req.actor,
+                    req.reason,
+                    [self._to_creator("video_rejected", req.reason)],
+                )
+
+        return await self._act(Action.REVIEW_VIDEO, req, apply)
+
+    @workflow.update
+    async def confirm_video(self, req: ActionInput) -> OrderView:
+        async def apply() -> None:
+            self._videos[-1] = self._reviewed(self._videos[-1], req.actor, True, None)
+            await self._move(S.AWAITING_PUBLISH, Action.CONFIRM_VIDEO, req.actor)
+
+        return await self._act(Action.CONFIRM_VIDEO, req, apply)
+
+    @workflow.update
+    async def reject_video(self, req: ReasonInput) -> OrderView:
+        async def apply() -> None:
+            self._videos[-1] = self._reviewed(self._videos[-1], req.actor, False, req.reason)
+            await self._move(
+                S.VIDEO_PENDING,
+                Action.REJECT_VIDEO,
+                req.actor,
+                req.reason,
+                [self._to_creator("video_rejected", req.reason)],
+            )
+
+        return await self._act(Action.REJECT_VIDEO, req, apply)
+
+    @workflow.update
+    async def publish(self, req: ActionInput) -> OrderView:
+        async def apply() -> None:
+            await self._publish(self._videos[-1].video_id)
+            await self._move(S.PUBLISHED, Action.PUBLISH, req.actor)
+
+        return await self._act(Action.PUBLISH, req, apply)
+
+    @workflow.update
+    async def republish(self, req: VideoInput) -> OrderView:
+        async def apply() -> None:
+            await self._publish(req.video_id)
+            await self._move(
+                S.PUBLISHED,
+                Action.REPUBLISH,
+                req.actor,
+                reason=f"republished as {req.video_id}; acceptance countdown restarted",
+                notify=[
+                    Notification(
+                        recipient=self._terms.client_id,
+                        kind="republished",
+                        body=f"the video was republished as {req.video_id}",
+                    )
+                ],
+            )
+
+        return await self._act(Action.REPUBLISH, req, apply)
+
+    @workflow.update
+    async def accept_delivery(self, req: ActionInput) -> OrderView:
+        return await self._act(
+            Action.ACCEPT_DELIVERY,
+            req,
+            lambda: self._accept_delivery(req.actor, Action.ACCEPT_DELIVERY),
+        )
+
+    # Validators: synchronous, change nothing, reject by raising. A rejected update leaves
+    # no event in the history (A1).
+
+    @accept.validator
+    def validate_accept(self, req: ActionInput) -> None:
+        self._check(Action.ACCEPT, req)
+
+    @decline.validator
+    def validate_decline(self, req: ReasonInput) -> None:
+        self._check(Action.DECLINE, req)
+
+    @cancel.validator
+    def validate_cancel(self, req: ReasonInput) -> None:
+        self._check(Action.CANCEL, req)
+
+    @submit_script.validator
+    def validate_submit_script(self, req: ScriptInput) -> None:
+        self._check(Action.SUBMIT_SCRIPT, req)
+
+    @review_script.validator
+    def validate_review_script(self, req: ReviewInput) -> None:
+        self._check(Action.REVIEW_SCRIPT, req)
+
+    @confirm_script.validator
+    def validate_confirm_script(self, req: ActionInput) -> None:
+        self._check(Action.CONFIRM_SCRIPT, req)
+
+    @reject_script.validator
+    def validate_reject_script(self, req: ReasonInput) -> None:
+        self._check(Action.REJECT_SCRIPT, req)
+
+    @submit_video.validator
+    def validate_submit_video(self, req: VideoInput) -> None:
+        self._check(Action.SUBMIT_VIDEO, req)
+
+    @review_video.validator
+    def validate_review_video(self, req: ReviewInput) -> None:
+        self._check(Action.REVIEW_VIDEO, req)
+
+    @confirm_video.validator
+    def validate_confirm_video(self, req: ActionInput) -> None:
+        self._check(Action.CONFIRM_VIDEO, req)
+
+    @reject_video.validator
+    def validate_reject_video(self, req: ReasonInput) -> None:
+        self._check(Action.REJECT_VIDEO, req)
+
+    @publish.validator
+    def validate_publish(self, req: ActionInput) -> None:
+        self._check(Action.PUBLISH, req)
+
+    @republish.validator
+    def validate_republish(self, req: VideoInput) -> None:
+        self._check(Action.REPUBLISH, req)
+
+    @accept_delivery.validator
+    def validate_accept_delivery(self, req: ActionInput) -> None:
+        self._check(Action.ACCEPT_DELIVERY, req)
+
+    # ------------------------------------------------------------------ platform events, reads
+
+    @workflow.signal
+    async def video_removed(self, notice: VideoRemoved) -> None:
+        async with self._lock:
+            if notice.video_id != self._current_video_id():
+                return  # an earlier publication, deleted on purpose before a republish (O10)
+            if self._status is S.PUBLISHED:
+                # Allowed before acceptance: the creator may republish (O10).
+                self._video_public = False
+                await self._move(S.PUBLISHED, Action.VIDEO_REMOVED, SYSTEM, notice.reason)
+            elif self._status is S.IN_RETENTION:
+                await self._violate(notice.reason)
+
+    @workflow.query
+    def view(self) -> OrderView:
+        return OrderView(
+            terms=self._terms,
+            status=self._status,
+            next=self._next_steps(),
+            placed_at=self._placed_at,
+            accepted_at=self._accepted_at,
+            scripts=self._scripts,
+            videos=self._videos,
+            publications=self._publications,
+            delivery_accepted_at=self._delivery_accepted_at,
+            retention_ends_at=self._retention_ends_at() if self._publications else None,
+            video_public=self._video_public,
+            violation=self._violation,
+            refusal=self._refusal,
+        )
+
+    # ------------------------------------------------------------------ transitions
+
+    async def _do_accept(self) -> None:
+        self._accepted_at = workflow.now()
+        creator = Actor(id=self._terms.creator_id, role=Role.CREATOR)
+        to = S.VIDEO_PENDING if self._terms.skip_script else S.SCRIPT_PENDING
+        await self._move(
+            to,
+            Action.ACCEPT,
+            creator,
+            notify=[
+                Notification(
+                    recipient=self._terms.client_id,
+                    kind="accepted",
+                    body="the creator accepted the order",
+                )
+            ],
+        )
+
+    async def _cancel(self, actor: Actor, action: Action, reason: str) -> None:
+        await self._move(
+            S.CANCELLED,
+            action,
+            actor,
+            reason,
+            [Notification(recipient=who, kind="cancelled", body=reason) for who in self._parties()],
+        )
+        await self._activity("refund_escrow", self._terms)
+
+    async def _publish(self, video_id: str) -> None:
+        await self._activity(
+            "publish_video", PublishRequest(order_id=self._terms.order_id, video_id=video_id)
+        )
+        self._publications.append(Publication(video_id=video_id, published_at=workflow.now()))
+        self._video_public = True
+
+    async def _accept_delivery(self, actor: Actor, action: Action) -> None:
+        self._delivery_accepted_at = workflow.now()
+        payee = self._terms.mcn_id or self._terms.creator_id
+        await self._move(
+            S.IN_RETENTION,
+            action,
+            actor,
+            notify=[
+                Notification(
+                    recipient=payee,
+                    kind="paid",
+                    body=f"{self._terms.price_fen} fen released for order {self._terms.order_id}",
+                )
+            ],
+        )
+        await self._activity("release_escrow", self._terms)
+
+    async def _violate(self, reason: str) -> None:
+        if self._status is not S.IN_RETENTION:
+            return
+        self._violation = reason
+        self._video_public = False
+        await self._move(
+            S.COMPLETED_WITH_VIOLATION,
+            Action.RETENTION_VIOLATED,
+            SYSTEM,
+            reason,
+            [
+                Notification(recipient=who, kind="retention_violation", body=reason)
+                for who in (self._terms.client_id, "ops", self._terms.creator_id)
+            ],
+        )
+
+    async def _move(
+        self,
+        to: OrderStatus,
+        action: Action,
+        actor: Actor,
+        reason: str | None = None,
+        notify: Sequence[Notification] = (),
+    ) -> None:
+        """Change status, then record the transition in the projection and the search
+        attributes. The status changes before the first await, so a validator running
+        meanwhile already sees the new state."""
+        from_status, self._status = self._status, to
+        self._seq += 1
+        transition = Transition(
+            order_id=self._terms.order_id,
+            seq=self._seq,
+            at=workflow.now(),
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=to,
+            reason=reason,
+        )
+        next_steps = self._next_steps()
+        self._upsert_search_attributes(from_status, next_steps)
+        write = ProjectionWrite(
+            transition=transition,
+            terms=self._terms,
+            placed_at=self._placed_at,
+            next=next_steps,
+            notifications=list(notify),
+        )
+        await workflow.execute_local_activity(
+            "record_transition",
+            write,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+
+    def _upsert_search_attributes(self, from_status: OrderStatus, steps: list[NextStep]) -> None:
+        deadline = next((s.deadline for s in steps if s.deadline), None)
+        updates = []
+        if from_status is not self._status:
+            updates.append(ORDER_STATUS.value_set(self._status.value))
+        if deadline != self._deadline_attr:
+            updates.append(
+                NEXT_DEADLINE.value_set(deadline) if deadline else NEXT_DEADLINE.value_unset()
+            )
+            self._deadline_attr = deadline
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+    # ------------------------------------------------------------------ checks and helpers
+
+    async def _act(
+        self, action: Action, req: ActionInput, apply: Callable[[], Awaitable[None]]
+    ) -> OrderView:
+        async with self._lock:
+            key = (req.actor.id, req.request_id)
+            if self._requests.get(key) is action:
+                return self.view()  # the same request again: answer, apply nothing (A2)
+            # Checked again under the lock: an update that held it may have moved the order.
+            self._check(action, req)
+            self._requests[key] = action
+            try:
+                await apply()
+            except BaseException:
+                del self._requests[key]
+                raise
+        return self.view()
+
+    def _check(self, action: Action, req: ActionInput) -> None:
+        actor = req.actor
+        if not self._is_party(actor):
+            raise ApplicationError(
+                f"{actor.role} {actor.id} is not a party to order {self._terms.order_id}",
+                type=FORBIDDEN,
+                non_retryable=True,
+            )
+        seen = self._requests.get((actor.id, req.request_id))
+        if seen is action:
+            return
+        if seen is not None:
+            raise ApplicationError(
+                f"request id {req.request_id} was already used for {seen}",
+                type=REQUEST_ID_REUSED,
+                non_retryable=True,
+            )
+        allowed = ALLOWED.get(self._status, {})
+        role = allowed.get(action)
+        if role is None:
+            raise ApplicationError(
+                f"cannot {action} order {self._terms.order_id}: it is {self._status}; "
+                f"allowed now: {self._describe(allowed)}",
+                type=INVALID_STATE,
+                non_retryable=True,
+            )
+        if actor.role is not role:
+            raise ApplicationError(
+                f"only the {role} may {action} order {self._terms.order_id}",
+                type=FORBIDDEN,
+                non_retryable=True,
+            )
+        if isinstance(req, ReviewInput) and not req.approve and not req.reason:
+            raise ApplicationError(
+                "a rejection needs a reason", type=INVALID_INPUT, non_retryable=True
+            )
+
+    def _is_party(self, actor: Actor) -> bool:
+        if actor.role is Role.CLIENT:
+            return actor.id == self._terms.client_id
+        if actor.role is Role.CREATOR:
+            return actor.id == self._terms.creator_id
+        return actor.role is Role.REVIEWER
+
+    @staticmethod
+    def _describe(allowed: dict[Action, Role]) -> str:
+        if not allowed:
+            return "nothing by a user"
+        by_role: dict[Role, list[str]] = {}
+        for action, role in allowed.items():
+            by_role.setdefault(role, []).append(action.value)
+        return "; ".join(f"{role} may {', '.join(actions)}" for role, actions in by_role.items())
+
+    def _next_steps(self) -> list[NextStep]:
+        status = self._status
+        if status is S.IN_RETENTION:
+            return [
+                NextStep(
+                    actor=Role.SYSTEM,
+                    actions=[],
+                    deadline=self._retention_ends_at(),
+                    at_deadline="the retention period ends and the order completes",
+                )
+            ]
+        deadlines: dict[Role, tuple[datetime, str]] = {}
+        if status is S.AWAITING_ACCEPTANCE:
+            deadlines[Role.CREATOR] = (
+                self._accept_deadline(),
+                "the order is cancelled and the client refunded in full",
+            )
+        elif status is S.PUBLISHED:
+            deadlines[Role.CLIENT] = (
+                self._auto_accept_at(),
+                "the order is accepted automatically and the creator paid",
+            )
+        steps: dict[Role, list[Action]] = {}
+        for action, role in ALLOWED.get(status, {}).items():
+            steps.setdefault(role, []).append(action)
+        # The party facing a deadline comes first: it is the one who must act.
+        ordered = sorted(steps.items(), key=lambda item: item[0] not in deadlines)
+        return [
+            NextStep(
+                actor=role,
+                actions=actions,
+                deadline=deadlines[role][0] if role in deadlines else None,
+                at_deadline=deadlines[role][1] if role in deadlines else None,
+            )
+            for role, actions in ordered
+        ]
+
+    def _accept_deadline(self) -> datetime:
+        return self._placed_at + self._timings.accept_window
+
+    def _auto_accept_at(self) -> datetime:
+        return self._publications[-1].published_at + self._timings.auto_accept_after
+
+    def _retention_ends_at(self) -> datetime:
+        days = self._terms.retention_days * self._timings.retention_day
+        return self._publications[-1].published_at + days
+
+    def _current_video_id(self) -> str | None:
+        return self._publications[-1].video_id if self._publications else None
+
+    def _parties(self) -> tuple[str, str]:
+        return (self._terms.client_id, self._terms.creator_id)
+
+    def _to_creator(self, kind: str, reason: str | None) -> Notification:
+        return Notification(recipient=self._terms.creator_id, kind=kind, body=reason or "")
+
+    def _brief(self) -> str:
+        return f"{self._terms.brief.product}: {self._terms.price_fen} fen"
+
+    @staticmethod
+    def _reviewed(item: _Reviewable, by: Actor, approved: bool, reason: str | None) -> _Reviewable:
+        review = Review(by=by, at=workflow.now(), approved=approved, reason=reason)
+        return item.model_copy(update={"reviews": [*item.reviews, review]})
+
+    async def _activity(self, name: str, arg: object, result_type: type | None = None) -> object:
+        return await workflow.execute_activity(
+            name,
+            arg,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=PERSISTENT,
+            result_type=result_type,
+        )
+
+    @staticmethod
+    async def _wait_until(deadline: datetime, done: Callable[[], bool]) -> bool:
+        """Wait for done() until the deadline; False if the deadline came first."""
+        remaining = deadline - workflow.now()
+        if remaining <= timedelta(0):
+            return done()
+        try:
+            await workflow.wait_condition(done, timeout=remaining)
+        except TimeoutError:
+            return done()
+        return True
