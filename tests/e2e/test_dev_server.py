@@ -1,0 +1,87 @@
+"""The order workflow on the real dev server (the one `make run` starts), with durations
+shortened by configuration (rule B4) instead of skipped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from db import ledger, orders
+from services.orders import OrderError, workflow_id
+from tests.stack import CLIENT, CREATOR, PRICE, Stack, eventually, running_stack
+from workflows.messages import Action, OrderStatus, Timings
+
+S = OrderStatus
+FAST = Timings(
+    accept_window=timedelta(seconds=1),
+    auto_accept_after=timedelta(seconds=1),
+    retention_day=timedelta(milliseconds=50),
+    retention_check_every=timedelta(milliseconds=500),
+)
+
+
+@pytest.fixture
+async def stack(dev_server_env: WorkflowEnvironment, sqlite_engine: Engine) -> AsyncIterator[Stack]:
+    async with running_stack(dev_server_env.client, sqlite_engine, timings=FAST) as s:
+        yield s
+
+
+async def find(stack: Stack, query: str) -> list[str]:
+    return [w.id async for w in stack.client.list_workflows(query)]
+
+
+async def test_whole_order_runs_on_the_dev_server_with_configured_durations(stack: Stack) -> None:
+    # rules O1 O4 O5 O6 O7 O8 O9 O12 B3 B4
+    order_id = (await stack.place()).terms.order_id
+    await stack.to_published(order_id)
+    result = await stack.handle(order_id).result()  # auto-accepts, then 30 short days pass
+    assert result.status is S.COMPLETED
+    assert stack.balances(order_id)[ledger.creator_account(CREATOR.id)] == PRICE
+    actions = [e.action for e in orders.timeline(stack.engine, order_id)]
+    assert actions[-2:] == ["auto_accept", "retention_ended"]
+
+    # Ops find the order in the Temporal UI by its search attributes.
+    query = f"OrderStatus = 'completed' AND ClientId = '{CLIENT.id}' AND CreatorId = '{CREATOR.id}'"
+
+    async def listed() -> bool:
+        return workflow_id(order_id) in await find(stack, query)
+
+    await eventually(listed, "the completed order is listed by status, client and creator")
+
+
+async def test_waiting_orders_carry_their_next_deadline(stack: Stack) -> None:
+    # rule B3
+    view = await stack.place()
+    order_id = view.terms.order_id
+    deadline = view.next[0].deadline
+    assert deadline is not None
+
+    async def listed() -> bool:
+        described = await stack.handle(order_id).describe()
+        attrs = described.typed_search_attributes
+        return any(p.key.name == "NextDeadline" and p.value == deadline for p in attrs)
+
+    await eventually(listed, "NextDeadline is the accept deadline")
+    # And the accept window runs out for real: cancelled and refunded (rule O2).
+    assert (await stack.handle(order_id).result()).status is S.CANCELLED
+    assert stack.balances(order_id)[ledger.escrow_account(order_id)] == 0
+
+
+async def test_rejected_action_leaves_no_event_in_history(
+    dev_server_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    # rule A1 (default durations: no timer may add events while we look)
+    async with running_stack(dev_server_env.client, sqlite_engine) as stack:
+        order_id = (await stack.place()).terms.order_id
+        before = await stack.history_length(order_id, with_workflow_tasks=True)
+        with pytest.raises(OrderError) as refused:
+            await stack.act(order_id, Action.PUBLISH, CLIENT)
+        assert refused.value.kind == "InvalidState"
+        with pytest.raises(OrderError) as forbidden:
+            await stack.act(order_id, Action.ACCEPT, CLIENT)
+        assert forbidden.value.kind == "Forbidden"
+        assert await stack.history_length(order_id, with_workflow_tasks=True) == before
