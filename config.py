@@ -10,14 +10,23 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.messages import Timings
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DATA_DIR = PROJECT_ROOT / ".data"
+
+
+def _seconds_or_iso(value: Any) -> Any:
+    # "30" in the environment means 30 seconds; anything else goes to pydantic (PT24H, ...).
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
 class Settings(BaseSettings):
@@ -32,10 +41,10 @@ class Settings(BaseSettings):
     service_fee_bps: int = Field(default=500, ge=0, le=10_000)
     default_retention_days: int = Field(default=30, ge=30)
 
-    accept_window: timedelta = timedelta(hours=24)
-    auto_accept_after: timedelta = timedelta(days=7)
-    retention_day: timedelta = timedelta(days=1)
-    retention_check_every: timedelta = timedelta(days=1)
+    accept_window: Duration = timedelta(hours=24)
+    auto_accept_after: Duration = timedelta(days=7)
+    retention_day: Duration = timedelta(days=1)
+    retention_check_every: Duration = timedelta(days=1)
 
     def timings(self) -> Timings:
         return Timings(

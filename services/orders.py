@@ -23,6 +23,7 @@ from workflows.messages import (
     ActionInput,
     Brief,
     OrderInput,
+    OrderResult,
     OrderStatus,
     OrderTerms,
     OrderView,
@@ -161,22 +162,23 @@ class OrderService:
         except RPCError as e:
             raise _rpc_error(order_id, e) from e
 
-    def _handle(self, order_id: str) -> WorkflowHandle[OrderWorkflow, object]:
-        return self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))  # type: ignore[return-value]
+    def _handle(self, order_id: str) -> WorkflowHandle[OrderWorkflow, OrderResult]:
+        return self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
 
     async def _update(
         self,
-        handle: WorkflowHandle[OrderWorkflow, object],
-        update: object,
+        handle: WorkflowHandle[OrderWorkflow, OrderResult],
+        update: str,
         arg: BaseModel | None,
         update_id: str,
     ) -> OrderView:
         order_id = handle.id.removeprefix("order-")
         try:
             args = [] if arg is None else [arg]
-            return await handle.execute_update(
+            view: OrderView = await handle.execute_update(
                 update, args=args, id=update_id, result_type=OrderView
-            )  # type: ignore[call-overload, no-any-return]
+            )
+            return view
         except WorkflowUpdateFailedError as e:
             cause = e.cause
             if isinstance(cause, ApplicationError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -571,7 +571,7 @@ class OrderWorkflow:
 
     def _upsert_search_attributes(self, from_status: OrderStatus, steps: list[NextStep]) -> None:
         deadline = next((s.deadline for s in steps if s.deadline), None)
-        updates = []
+        updates: list[SearchAttributeUpdate[Any]] = []
         if from_status is not self._status:
             updates.append(ORDER_STATUS.value_set(self._status.value))
         if deadline != self._deadline_attr:

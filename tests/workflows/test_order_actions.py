@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
 
 import pytest
 
@@ -33,7 +35,7 @@ for _allowed in ALLOWED.values():
         ACTOR_FOR[_action] = {Role.CLIENT: CLIENT, Role.CREATOR: CREATOR, Role.REVIEWER: REVIEWER}[
             _role
         ]
-FIELDS: dict[Action, dict[str, object]] = {
+FIELDS: dict[Action, dict[str, Any]] = {
     Action.DECLINE: {"reason": "fully booked"},
     Action.CANCEL: {"reason": "changed plans"},
     Action.SUBMIT_SCRIPT: {"text": "A script"},
@@ -99,7 +101,7 @@ async def test_actions_not_allowed_in_a_status_change_nothing(
         if action not in ACTOR_FOR or action in allowed:
             continue
         error = await assert_refused(
-            stack, order_id, lambda a=action: act(stack, order_id, a), "InvalidState"
+            stack, order_id, partial(act, stack, order_id, action), "InvalidState"
         )
         assert f"it is {status}" in error.message
         for allowed_action in allowed:
@@ -115,7 +117,7 @@ async def test_wrong_actor_is_refused_without_a_trace(stack: Stack) -> None:
     assert "only the creator may accept" in refused.message
     for stranger in (OTHER_CLIENT, OTHER_CREATOR):
         refused = await assert_refused(
-            stack, order_id, lambda s=stranger: act(stack, order_id, Action.CANCEL, s), "Forbidden"
+            stack, order_id, partial(act, stack, order_id, Action.CANCEL, stranger), "Forbidden"
         )
         assert "not a party" in refused.message
     ops = Actor(id="ops-1", role=Role.OPS)

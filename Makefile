@@ -1,0 +1,51 @@
+# xigua-tasks. `make run` starts the whole system; `make test` runs every check.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+
+.PHONY: install run demo books worker test lint typecheck pytest lock clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--constraint requirements.lock --editable '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+## The whole system: Temporal dev server + Web UI, migrations, demo data, worker.
+run: install
+	$(BIN)/python -m scripts.run
+
+## One order through its whole life on the running system, with short durations.
+demo: install
+	$(BIN)/python -m scripts.demo
+
+## Balances, ledger invariants and the latest order's timeline.
+books: install
+	$(BIN)/python -m scripts.books
+
+worker: install
+	$(BIN)/python worker.py
+
+## Every check CI runs: lint, types, the whole test suite.
+test: lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+pytest: install
+	$(BIN)/python -m scripts.pytest_exit $(PYTEST_ARGS)
+
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock.new
+	{ sed -n '1,2p' requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
+
+clean:
+	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

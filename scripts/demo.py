@@ -1,0 +1,161 @@
+"""`make demo`: one order through its whole life on the running system (`make run`), with
+durations shortened by configuration (rule B4), so it can be watched in the Web UI.
+
+Accept window 10 min, auto-accept 20 s after publishing, a retention "day" of 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import uuid
+from datetime import timedelta
+
+from bootstrap import connect_temporal
+from config import get_settings
+from db import ledger
+from db.engine import make_engine
+from scripts.seed import DEMO_CLIENT, DEMO_CREATOR, DEMO_REVIEWER, seed_demo
+from services.orders import OrderPolicy, OrderService, PlaceOrder
+from workflows.messages import (
+    Action,
+    ActionInput,
+    Actor,
+    Brief,
+    OrderStatus,
+    OrderView,
+    ReviewInput,
+    Role,
+    ScriptInput,
+    Timings,
+    VideoInput,
+)
+
+DEMO_TIMINGS = Timings(
+    accept_window=timedelta(minutes=10),
+    auto_accept_after=timedelta(seconds=20),
+    retention_day=timedelta(seconds=2),
+    retention_check_every=timedelta(seconds=10),
+)
+CLIENT = Actor(id=DEMO_CLIENT, role=Role.CLIENT)
+CREATOR = Actor(id=DEMO_CREATOR, role=Role.CREATOR)
+REVIEWER = Actor(id=DEMO_REVIEWER, role=Role.REVIEWER)
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d} yuan"
+
+
+def show(view: OrderView) -> None:
+    print(f"  -> {view.status}")
+    for step in view.next:
+        due = f" by {step.deadline:%H:%M:%S} UTC, else {step.at_deadline}" if step.deadline else ""
+        actions = ", ".join(step.actions) or "nothing to do"
+        print(f"     next: {step.actor} ({actions}){due}")
+
+
+async def main(pace: float) -> None:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    seed_demo(engine)
+    client = await connect_temporal(settings)
+    service = OrderService(
+        client, engine, settings.task_queue, OrderPolicy(settings.service_fee_bps, DEMO_TIMINGS)
+    )
+
+    async def do(text: str, action: Action, payload: ActionInput) -> OrderView:
+        await asyncio.sleep(pace)
+        print(f"{payload.actor.role} {payload.actor.id}: {text}")
+        view = await service.act(order_id, action, payload)
+        show(view)
+        return view
+
+    def rid() -> str:
+        return uuid.uuid4().hex
+
+    order_id = uuid.uuid4().hex[:12]
+    brief = Brief(product="Pearl River soy sauce", requirements="Cook one dish with it on camera")
+    print(f"client {DEMO_CLIENT}: orders {DEMO_CREATOR} at the creator's quote")
+    view = await service.place(
+        PlaceOrder(client_id=DEMO_CLIENT, creator_id=DEMO_CREATOR, brief=brief, order_id=order_id)
+    )
+    print(
+        f"  order {order_id}: {yuan(view.terms.price_fen)} + {yuan(view.terms.fee_fen)} fee "
+        f"frozen in escrow"
+    )
+    print(f"  watch it: http://127.0.0.1:8233/namespaces/default/workflows/order-{order_id}")
+    show(view)
+
+    await do("accepts", Action.ACCEPT, ActionInput(actor=CREATOR, request_id=rid()))
+    script = "Open on the wok; the sauce is the best in China."
+    await do(
+        "uploads a script",
+        Action.SUBMIT_SCRIPT,
+        ScriptInput(actor=CREATOR, request_id=rid(), text=script),
+    )
+    await do(
+        "rejects it: absolute claims break advertising law",
+        Action.REVIEW_SCRIPT,
+        ReviewInput(
+            actor=REVIEWER,
+            request_id=rid(),
+            approve=False,
+            reason="'the best in China' is an absolute claim",
+        ),
+    )
+    script = "Open on the wok; a spoon of sauce, a family dinner."
+    await do(
+        "uploads a revised script",
+        Action.SUBMIT_SCRIPT,
+        ScriptInput(actor=CREATOR, request_id=rid(), text=script),
+    )
+    await do(
+        "approves it",
+        Action.REVIEW_SCRIPT,
+        ReviewInput(actor=REVIEWER, request_id=rid(), approve=True),
+    )
+    await do(
+        "confirms the script", Action.CONFIRM_SCRIPT, ActionInput(actor=CLIENT, request_id=rid())
+    )
+    video = f"xigua-{order_id}"
+    await do(
+        f"uploads video {video}",
+        Action.SUBMIT_VIDEO,
+        VideoInput(actor=CREATOR, request_id=rid(), video_id=video),
+    )
+    await do(
+        "approves the video",
+        Action.REVIEW_VIDEO,
+        ReviewInput(actor=REVIEWER, request_id=rid(), approve=True),
+    )
+    await do(
+        "confirms the video", Action.CONFIRM_VIDEO, ActionInput(actor=CLIENT, request_id=rid())
+    )
+    await do(
+        "publishes it on the creator's account",
+        Action.PUBLISH,
+        ActionInput(actor=CLIENT, request_id=rid()),
+    )
+
+    print(f"waiting {DEMO_TIMINGS.auto_accept_after.seconds} s for automatic acceptance ...")
+    handle = service._handle(order_id)
+    # A demo for human eyes: polling the query once a second is plenty.
+    while (view := await service.view(order_id)).status is OrderStatus.PUBLISHED:  # noqa: ASYNC110
+        await asyncio.sleep(1)
+    show(view)
+    paid = ledger.balance(engine, ledger.creator_account(DEMO_CREATOR))
+    fees = ledger.balance(engine, ledger.PLATFORM_FEES)
+    print(f"  {DEMO_CREATOR} balance: {yuan(paid)}; platform fees: {yuan(fees)}")
+    days = view.terms.retention_days
+    seconds = days * DEMO_TIMINGS.retention_day.total_seconds()
+    print(f"waiting for the retention period ({days} demo days = {seconds:.0f} s) ...")
+    result = await handle.result()
+    print(f"order {order_id} ended: {result.status}")
+    problems = ledger.check_invariants(engine)
+    print("ledger invariants: " + ("all hold" if not problems else "; ".join(problems)))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pace", type=float, default=1.5, help="seconds between steps")
+    asyncio.run(main(parser.parse_args().pace))
