@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "xigua-orders"
 
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Keys the stored hashes of API tokens. The default is for local use only.
+    token_secret: str = "xigua-local-development-secret"
+    token_ttl: Duration = timedelta(hours=24)
+    # Seconds an API request waits on Temporal before answering 503.
+    temporal_rpc_timeout: Duration = timedelta(seconds=15)
+    # host:port where the worker serves the Temporal SDK's Prometheus metrics; off if empty.
+    worker_metrics_address: str = ""
+
     # The platform's service fee, in basis points of the price, paid by the client on top.
     service_fee_bps: int = Field(default=500, ge=0, le=10_000)
     default_retention_days: int = Field(default=30, ge=30)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, Row, and_, or_, select, update
 
 from db.schema import notifications, order_timeline, orders
 from db.sql import insert_ignore
@@ -141,3 +141,49 @@ def notifications_for(engine: Engine, order_id: str) -> list[dict[str, Any]]:
             .order_by(notifications.c.seq, notifications.c.recipient)
         ).all()
     return [dict(r._mapping) for r in rows]
+
+
+REVIEW_STATUSES = {"script": "script_in_review", "video": "video_in_review"}
+
+
+def find_order(engine: Engine, order_id: str, visible: ColumnElement[bool]) -> Row[Any] | None:
+    """The order row, if `visible` (the caller's access rule) lets the caller see it."""
+    with engine.connect() as conn:
+        return conn.execute(select(orders).where(orders.c.id == order_id, visible)).first()
+
+
+def list_orders(
+    engine: Engine,
+    visible: ColumnElement[bool],
+    status: str | None,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[Row[Any]]:
+    """Newest first, by (created_at, id): a stable order that keyset cursors can resume."""
+    query = select(orders).where(visible)
+    if status is not None:
+        query = query.where(orders.c.status == status)
+    if after is not None:
+        created_at, order_id = after
+        query = query.where(
+            or_(
+                orders.c.created_at < created_at,
+                and_(orders.c.created_at == created_at, orders.c.id < order_id),
+            )
+        )
+    query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return list(conn.execute(query).all())
+
+
+def review_queue(engine: Engine, kind: str, limit: int) -> list[Row[Any]]:
+    """Orders whose script or video waits for platform review, longest waiting first."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(orders)
+                .where(orders.c.status == REVIEW_STATUSES[kind])
+                .order_by(orders.c.updated_at, orders.c.id)
+                .limit(limit)
+            ).all()
+        )

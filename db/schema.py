@@ -37,7 +37,32 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("display_name", String(100), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Login name and argon2 hash; users made before sign-up existed may have neither.
+    Column("username", String(64), nullable=True, unique=True),
+    Column("password_hash", String(200), nullable=True),
     CheckConstraint("role IN ('client','creator','mcn','reviewer','ops')", name="role"),
+)
+
+# Opaque bearer tokens, stored only as a keyed hash: a database leak yields no usable token.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# The first response to each (user, Idempotency-Key), replayed to repeats of the request.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer(), nullable=True),
+    Column("response", JSON(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 creators = Table(

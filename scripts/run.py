@@ -1,7 +1,7 @@
 """`make run`: the whole system on this machine, on embedded defaults.
 
 Starts the Temporal dev server (Web UI included, state in .data/temporal.db), applies the app
-database migrations, seeds demo data and starts the worker; Ctrl-C stops everything.
+database migrations, seeds demo data, starts the worker and the API; Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from types import FrameType
 
 from temporalio.client import Client
@@ -19,7 +20,16 @@ from temporalio.client import Client
 from config import DATA_DIR, PROJECT_ROOT, get_settings
 from db.engine import make_engine
 from db.migrate import upgrade
-from scripts.seed import seed_demo
+from scripts.seed import (
+    DEMO_CLIENT,
+    DEMO_CREATOR,
+    DEMO_MCN,
+    DEMO_MCN_CREATOR,
+    DEMO_OPS,
+    DEMO_PASSWORD,
+    DEMO_REVIEWER,
+    seed_demo,
+)
 from temporal_bins import temporal_cli
 
 UI_PORT = int(os.environ.get("XIGUA_TEMPORAL_UI_PORT", "8233"))
@@ -59,6 +69,18 @@ async def wait_for_temporal(address: str, namespace: str, timeout_s: float = 60)
             await asyncio.sleep(0.25)
 
 
+def wait_for_api(host: str, port: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     """Stop children newest first (worker before server), politely, then firmly."""
     for proc in reversed(processes):
@@ -95,6 +117,9 @@ def main() -> int:
 
         processes.append(subprocess.Popen([sys.executable, str(PROJECT_ROOT / "worker.py")]))
         names[processes[-1].pid] = "the worker"
+        processes.append(subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT))
+        names[processes[-1].pid] = "the API"
+        wait_for_api(settings.api_host, settings.api_port)
         print(banner(settings.temporal_address), flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
@@ -109,13 +134,18 @@ def main() -> int:
 
 
 def banner(address: str) -> str:
+    settings = get_settings()
+    api = f"http://{settings.api_host}:{settings.api_port}"
     return f"""
 xigua-tasks is running.
-  Temporal Web UI   http://127.0.0.1:{UI_PORT}  (orders are workflows named order-<id>)
+  API               {api}   (OpenAPI: {api}/docs)
+  Temporal Web UI   http://127.0.0.1:{UI_PORT}   (orders are workflows named order-<id>)
   Temporal server   {address}
-  App database      {get_settings().database_url}
-  Demo users        demo-client (100,000 yuan balance), demo-creator, demo-mcn-creator
-                    (belongs to demo-mcn), demo-reviewer
+  App database      {settings.database_url}
+Demo accounts (username = id, password {DEMO_PASSWORD}):
+  {DEMO_CLIENT} (client, 100,000 yuan), {DEMO_CREATOR} (creator), {DEMO_MCN_CREATOR}
+  (creator in {DEMO_MCN}), {DEMO_MCN} (MCN), {DEMO_REVIEWER} (reviewer), {DEMO_OPS} (ops)
+Log in:  curl -s -d 'username={DEMO_CLIENT}&password={DEMO_PASSWORD}' {api}/auth/token
 Walk one order through its whole life in another terminal:  make demo
 Press Ctrl-C to stop everything; state is kept in .data/.
 """

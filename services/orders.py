@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, select
@@ -13,8 +14,9 @@ from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db.schema import creators
@@ -81,34 +83,47 @@ def workflow_id(order_id: str) -> str:
 
 
 class OrderService:
-    def __init__(self, client: Client, engine: Engine, task_queue: str, policy: OrderPolicy):
+    def __init__(
+        self,
+        client: Client,
+        engine: Engine,
+        task_queue: str,
+        policy: OrderPolicy,
+        rpc_timeout: timedelta | None = None,
+    ):
         self._client = client
         self._engine = engine
         self._task_queue = task_queue
         self._policy = policy
+        # Bounds each call, so a caller is told the service is unavailable instead of waiting
+        # for ever (an update waits for a worker to take it).
+        self._rpc_timeout = rpc_timeout
 
     async def place(self, request: PlaceOrder) -> OrderView:
         """Start the order's workflow and wait until its escrow is frozen or it is refused."""
         terms = self._terms_for(request)
-        handle = await self._client.start_workflow(
-            OrderWorkflow.run,
-            OrderInput(terms=terms, timings=self._policy.timings),
-            id=workflow_id(terms.order_id),
-            task_queue=self._task_queue,
-            # Placing the same order id again joins the running order instead of a new one.
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(ORDER_STATUS, OrderStatus.PLACING.value),
-                    SearchAttributePair(CLIENT_ID, terms.client_id),
-                    SearchAttributePair(CREATOR_ID, terms.creator_id),
-                ]
-            ),
-        )
         try:
+            handle = await self._client.start_workflow(
+                OrderWorkflow.run,
+                OrderInput(terms=terms, timings=self._policy.timings),
+                id=workflow_id(terms.order_id),
+                task_queue=self._task_queue,
+                # The same order id again joins the running order; once it has ended, it is
+                # never started a second time (its ledger keys are spent).
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(ORDER_STATUS, OrderStatus.PLACING.value),
+                        SearchAttributePair(CLIENT_ID, terms.client_id),
+                        SearchAttributePair(CREATOR_ID, terms.creator_id),
+                    ]
+                ),
+                rpc_timeout=self._rpc_timeout,
+            )
             view = await self._update(handle, "placed", None, f"place:{terms.order_id}")
-        except OrderFinished:
-            view = await self.view(terms.order_id)  # refused before we asked
+        except (OrderFinished, WorkflowAlreadyStartedError):
+            view = await self.view(terms.order_id)  # the order has already ended
         if not _same_request(view.terms, terms):
             raise OrderError("Conflict", f"order id {terms.order_id} was used for another order")
         if view.status is OrderStatus.REFUSED:
@@ -149,7 +164,9 @@ class OrderService:
 
     async def view(self, order_id: str) -> OrderView:
         try:
-            return await self._handle(order_id).query(OrderWorkflow.view)
+            return await self._handle(order_id).query(
+                OrderWorkflow.view, rpc_timeout=self._rpc_timeout
+            )
         except RPCError as e:
             raise _rpc_error(order_id, e) from e
 
@@ -157,7 +174,9 @@ class OrderService:
         """What the video platform's webhook reports: the order's video went down (O9, O10)."""
         try:
             await self._handle(order_id).signal(
-                OrderWorkflow.video_removed, VideoRemoved(video_id=video_id, reason=reason)
+                OrderWorkflow.video_removed,
+                VideoRemoved(video_id=video_id, reason=reason),
+                rpc_timeout=self._rpc_timeout,
             )
         except RPCError as e:
             raise _rpc_error(order_id, e) from e
@@ -176,7 +195,11 @@ class OrderService:
         try:
             args = [] if arg is None else [arg]
             view: OrderView = await handle.execute_update(
-                update, args=args, id=update_id, result_type=OrderView
+                update,
+                args=args,
+                id=update_id,
+                result_type=OrderView,
+                rpc_timeout=self._rpc_timeout,
             )
             return view
         except WorkflowUpdateFailedError as e:

@@ -119,6 +119,7 @@ class OrderWorkflow:
         self._violation: str | None = None
         self._refusal: str | None = None
         self._deadline_attr: datetime | None = None
+        self._placement_recorded = False
 
     # ------------------------------------------------------------------ the lifecycle
 
@@ -150,6 +151,7 @@ class OrderWorkflow:
                 raise
             self._refusal = e.cause.message
             await self._move(S.REFUSED, Action.REFUSE, SYSTEM, reason=self._refusal)
+            self._placement_recorded = True
             return
         client = Actor(id=self._terms.client_id, role=Role.CLIENT)
         await self._move(
@@ -160,6 +162,8 @@ class OrderWorkflow:
                 Notification(recipient=self._terms.creator_id, kind="new_order", body=self._brief())
             ],
         )
+        # The placing caller's next read goes to the projection: answer only once it is written.
+        self._placement_recorded = True
 
     async def _await_acceptance(self) -> None:
         """The creator has 24 h to accept; then the order is cancelled and refunded (O2)."""
@@ -212,8 +216,9 @@ class OrderWorkflow:
 
     @workflow.update
     async def placed(self) -> OrderView:
-        """For the placing caller: waits until the escrow is frozen or the order refused."""
-        await workflow.wait_condition(lambda: self._status is not S.PLACING)
+        """For the placing caller: waits until the escrow is frozen or the order refused, and
+        the outcome is in the projection."""
+        await workflow.wait_condition(lambda: self._placement_recorded)
         return self.view()
 
     @workflow.update

@@ -325,3 +325,14 @@ async def test_placing_the_same_order_id_twice_creates_one_order(stack: Stack) -
     with pytest.raises(OrderError) as refused:
         await service.place(other)
     assert refused.value.kind == "Conflict"
+
+
+async def test_placing_an_ended_order_again_starts_nothing(stack: Stack) -> None:
+    # rules O1 A2: an ended order's ledger keys are spent; a new run would freeze nothing
+    order_id = (await stack.place(order_id="ended-1")).terms.order_id
+    await act(stack, order_id, Action.CANCEL)
+    await stack.handle(order_id).result()
+    again = await stack.place(order_id="ended-1")
+    assert again.status is S.CANCELLED
+    assert ledger.transfer_count(stack.engine, order_id, "freeze") == 1
+    assert stack.balances(order_id)[ledger.client_account(CLIENT.id)] == CLIENT_FUNDS

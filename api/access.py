@@ -1,0 +1,33 @@
+"""Who may see which orders, and which role each action belongs to."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, true
+
+from db.orders import REVIEW_STATUSES
+from db.schema import orders
+from services.auth import User
+from workflows.messages import Action, Role
+from workflows.order import ALLOWED
+
+# The one role that may take each user action (the workflow's own table, inverted).
+ROLE_FOR_ACTION: dict[Action, Role] = {
+    action: role for allowed in ALLOWED.values() for action, role in allowed.items()
+}
+
+
+def visible_to(user: User) -> ColumnElement[bool]:
+    """A client sees its own orders, a creator those addressed to it, an MCN those of its
+    creators, a reviewer what waits for review, ops everything."""
+    match user.role:
+        case Role.CLIENT:
+            return orders.c.client_id == user.id
+        case Role.CREATOR:
+            return orders.c.creator_id == user.id
+        case Role.MCN:
+            return orders.c.mcn_id == user.id
+        case Role.REVIEWER:
+            return orders.c.status.in_(REVIEW_STATUSES.values())
+        case Role.OPS:
+            return true()
+    raise ValueError(f"no access rule for {user.role}")

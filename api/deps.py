@@ -1,0 +1,61 @@
+"""Typed dependencies: the app context, the order service, the authenticated user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from api.context import AppContext
+from api.errors import ApiError
+from services import auth
+from services.auth import User
+from services.orders import OrderService
+from workflows.messages import Role
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_orders(context: ContextDep) -> OrderService:
+    return await context.orders()
+
+
+OrdersDep = Annotated[OrderService, Depends(get_orders)]
+
+
+def current_user(context: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
+    if not token:
+        raise ApiError(401, "not authenticated: send Authorization: Bearer <token>")
+    user = auth.user_for_token(context.engine, context.settings.token_secret, token)
+    if user is None:
+        raise ApiError(401, "the token is invalid or has expired; log in again")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+BearerToken = Annotated[str | None, Depends(oauth2)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Repeat a request with the same key to get the first response again.",
+    ),
+]
+
+
+def require(user: User, *roles: Role) -> None:
+    if user.role not in roles:
+        allowed = " or ".join(r.value for r in roles)
+        raise ApiError(403, f"only a {allowed} may do this; you are a {user.role}")

@@ -1,0 +1,79 @@
+"""Every failure becomes a plain JSON `{"detail": ...}` with the right status; never a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.orders import OrderError
+
+log = logging.getLogger("xigua.api")
+
+# How the workflow's and the service's refusals map to HTTP (rule A1).
+STATUS_FOR_KIND = {
+    "InvalidState": 409,
+    "Refused": 409,
+    "NotOrderable": 409,
+    "Forbidden": 403,
+    "NotFound": 404,
+    "InvalidInput": 422,
+    "RequestIdReused": 422,
+    "Conflict": 422,
+}
+UNAVAILABLE_RPC = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+class Unavailable(ApiError):
+    def __init__(self, what: str) -> None:
+        super().__init__(503, f"{what} is unavailable right now; please retry shortly")
+
+
+def from_order_error(error: OrderError) -> ApiError:
+    return ApiError(STATUS_FOR_KIND.get(error.kind, 409), error.message)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(OrderError)
+    async def order_error(request: Request, exc: OrderError) -> JSONResponse:
+        return await api_error(request, from_order_error(exc))
+
+    @app.exception_handler(RPCError)
+    async def rpc_error(request: Request, exc: RPCError) -> JSONResponse:
+        if exc.status in UNAVAILABLE_RPC:
+            return await api_error(request, Unavailable("the order service (Temporal)"))
+        log.error("Temporal call failed: %s %s", exc.status, exc.message)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return await api_error(request, Unavailable("the database"))
+        log.exception("database error", exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)

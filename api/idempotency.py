@@ -1,0 +1,87 @@
+"""Idempotency-Key handling (rule A2): the first response to a key is stored and replayed.
+
+Temporal does the deduplication that matters for money and orders (the order id and the update
+id derive from the key), so two concurrent requests with one key are both safe to run; this
+table adds the replay of the first response and the refusal of a key reused for another body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, select, update
+
+from api.errors import ApiError
+from db.schema import idempotency_keys
+from db.sql import insert_ignore
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def request_hash(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def derived_id(user_id: str, key: str) -> str:
+    """A stable id for what a keyed request creates, unique per user and key."""
+    return hashlib.sha256(f"{user_id}\0{key}".encode()).hexdigest()[:24]
+
+
+async def run_once(
+    engine: Engine,
+    user_id: str,
+    key: str | None,
+    fingerprint: str,
+    handle: Callable[[], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    """Run `handle` (which returns status and body) unless this key already has a response."""
+    if key is None:
+        status, body = await handle()
+        return JSONResponse(body, status_code=status)
+
+    with engine.begin() as conn:
+        first = insert_ignore(
+            conn,
+            idempotency_keys,
+            {
+                "user_id": user_id,
+                "key": key,
+                "request_hash": fingerprint,
+                "created_at": datetime.now(UTC),
+            },
+        )
+        row = (
+            None
+            if first
+            else conn.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
+                )
+            ).first()
+        )
+    if row is not None:
+        if row.request_hash != fingerprint:
+            raise ApiError(422, "this Idempotency-Key was already used for a different request")
+        if row.status_code is not None:
+            return JSONResponse(
+                row.response, status_code=row.status_code, headers={REPLAYED_HEADER: "true"}
+            )
+        # The first request is still running or died before answering: running again is safe.
+
+    status, body = await handle()
+    with engine.begin() as conn:
+        conn.execute(
+            update(idempotency_keys)
+            .where(
+                idempotency_keys.c.user_id == user_id,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.status_code.is_(None),
+            )
+            .values(status_code=status, response=body)
+        )
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,46 @@
+"""The FastAPI application. `create_app()` builds it; nothing is created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api import errors, metrics
+from api.context import AppContext
+from api.routes import auth, health, orders, reviews
+from config import Settings, get_settings
+from db.engine import make_engine
+
+
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, temporal: Client | None = None
+) -> FastAPI:
+    """The API over the given settings; tests pass their own engine and Temporal client."""
+    settings = settings or get_settings()
+    owns_engine = engine is None
+    context = AppContext(
+        settings=settings, engine=engine or make_engine(settings.database_url), temporal=temporal
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            context.engine.dispose()
+
+    app = FastAPI(
+        title="xigua-tasks",
+        summary="Orders of Xigua propagation tasks: clients, creators, reviewers and ops.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    errors.install(app)
+    metrics.install(app)
+    for router in (health.router, auth.router, orders.router, reviews.router):
+        app.include_router(router)
+    return app

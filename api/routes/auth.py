@@ -1,0 +1,68 @@
+"""Sign-up, login and the caller's own account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import BearerToken, ContextDep, CurrentUser
+from api.errors import ApiError
+from api.schemas import Problem, SignUp, Token, UserPublic
+from services import auth
+from services.auth import User
+
+router = APIRouter(tags=["identity"])
+
+
+def public(user: User) -> UserPublic:
+    return UserPublic(
+        id=user.id, username=user.username, role=user.role, display_name=user.display_name
+    )
+
+
+@router.post(
+    "/auth/signup",
+    status_code=201,
+    response_model=UserPublic,
+    responses={409: {"model": Problem}},
+)
+async def sign_up(body: SignUp, context: ContextDep) -> UserPublic:
+    """Create a client, creator or MCN account (reviewers and ops are made by an admin)."""
+    try:
+        user = await run_in_threadpool(
+            auth.sign_up, context.engine, body.username, body.password, body.role, body.display_name
+        )
+    except auth.UsernameTaken as e:
+        raise ApiError(409, f"the username {body.username!r} is taken") from e
+    return public(user)
+
+
+@router.post("/auth/token", response_model=Token, responses={401: {"model": Problem}})
+async def log_in(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], context: ContextDep
+) -> Token:
+    """Exchange username and password (OAuth2 password flow) for a bearer token."""
+    user = await run_in_threadpool(auth.authenticate, context.engine, form.username, form.password)
+    if user is None:
+        raise ApiError(401, "wrong username or password")
+    token, expires_at = auth.issue_token(
+        context.engine, context.settings.token_secret, user, context.settings.token_ttl
+    )
+    return Token(access_token=token, expires_at=expires_at)
+
+
+@router.post("/auth/logout", status_code=204, responses={401: {"model": Problem}})
+async def log_out(user: CurrentUser, token: BearerToken, context: ContextDep) -> None:
+    """Revoke the token this request was made with."""
+    del user  # resolved only to refuse a missing or expired token with 401
+    if token:
+        auth.revoke_token(context.engine, context.settings.token_secret, token)
+
+
+@router.get("/me", response_model=UserPublic, responses={401: {"model": Problem}})
+async def me(user: CurrentUser) -> UserPublic:
+    """The account behind the token."""
+    return public(user)

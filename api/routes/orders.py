@@ -1,0 +1,399 @@
+"""Orders: place, read, list, and one route per user action (each one workflow Update)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api import idempotency
+from api.access import ROLE_FOR_ACTION, visible_to
+from api.deps import ContextDep, CurrentUser, IdempotencyKey, OrdersDep, require
+from api.errors import ApiError, from_order_error
+from api.schemas import (
+    OrderPage,
+    OrderPublic,
+    OrderSummary,
+    PlaceOrderRequest,
+    Problem,
+    ReasonBody,
+    ReviewBody,
+    ScriptBody,
+    TimelineEntryPublic,
+    VideoBody,
+)
+from db import orders as projection
+from services.auth import User
+from services.orders import OrderError, OrderService, PlaceOrder
+from workflows.messages import (
+    Action,
+    ActionInput,
+    Actor,
+    Brief,
+    OrderStatus,
+    ReasonInput,
+    ReviewInput,
+    Role,
+    ScriptInput,
+    VideoInput,
+)
+
+router = APIRouter(tags=["orders"])
+
+OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (401, 403, 404, 409, 422, 503)
+}
+
+
+def _visible_order(context: ContextDep, user: User, order_id: str) -> None:
+    if projection.find_order(context.engine, order_id, visible_to(user)) is None:
+        raise ApiError(404, f"order {order_id} not found")
+
+
+@router.post("/orders", status_code=201, response_model=OrderPublic, responses=ERRORS)
+async def place_order(
+    body: PlaceOrderRequest,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Order a creator at the creator's current quote; price and fee are frozen in escrow."""
+    require(user, Role.CLIENT)
+    # With a key, the order id derives from it: a retried request can only reach the same order.
+    order_id = (
+        idempotency.derived_id(user.id, idempotency_key) if idempotency_key else uuid.uuid4().hex
+    )
+    request = PlaceOrder(
+        client_id=user.id,
+        creator_id=body.creator_id,
+        brief=Brief(product=body.product, requirements=body.requirements, due_date=body.due_date),
+        skip_script=body.skip_script,
+        retention_days=body.retention_days,
+        order_id=order_id,
+    )
+
+    async def place() -> tuple[int, Any]:
+        try:
+            view = await orders.place(request)
+        except OrderError as e:
+            error = from_order_error(e)
+            return error.status_code, {"detail": error.detail}
+        return 201, jsonable_encoder(OrderPublic.from_view(view, user.role))
+
+    fingerprint = idempotency.request_hash("POST /orders", body.model_dump(mode="json"))
+    return await idempotency.run_once(context.engine, user.id, idempotency_key, fingerprint, place)
+
+
+@router.get("/orders", response_model=OrderPage, responses=ERRORS)
+async def list_orders(
+    user: CurrentUser,
+    context: ContextDep,
+    status: OrderStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> OrderPage:
+    """The caller's orders, newest first, optionally of one status; follow next_cursor."""
+    after = _decode_cursor(cursor) if cursor else None
+    rows = projection.list_orders(
+        context.engine, visible_to(user), status.value if status else None, limit + 1, after
+    )
+    page, more = rows[:limit], len(rows) > limit
+    return OrderPage(
+        items=[
+            OrderSummary(
+                id=r.id,
+                status=r.status,
+                client_id=r.client_id,
+                creator_id=r.creator_id,
+                price_fen=r.price_fen,
+                fee_fen=r.fee_fen,
+                product=r.brief["product"],
+                next_actor=r.next_actor,
+                deadline=r.deadline,
+                at_deadline=r.at_deadline,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in page
+        ],
+        next_cursor=_encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+    )
+
+
+def _encode_cursor(created_at: datetime, order_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{order_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created_at), order_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
+        raise ApiError(422, "invalid cursor: pass next_cursor from a previous page") from e
+
+
+@router.get("/orders/{order_id}", response_model=OrderPublic, responses=ERRORS)
+async def get_order(
+    order_id: OrderId, user: CurrentUser, context: ContextDep, orders: OrdersDep
+) -> OrderPublic:
+    """One order: its state, who must act next and by when, and what the caller may do now."""
+    _visible_order(context, user, order_id)
+    return OrderPublic.from_view(await orders.view(order_id), user.role)
+
+
+@router.get(
+    "/orders/{order_id}/timeline", response_model=list[TimelineEntryPublic], responses=ERRORS
+)
+async def get_timeline(
+    order_id: OrderId, user: CurrentUser, context: ContextDep
+) -> list[TimelineEntryPublic]:
+    """Every transition of the order: who, when, from which status to which, and why."""
+    _visible_order(context, user, order_id)
+    return [
+        TimelineEntryPublic(
+            seq=e.seq,
+            at=e.at,
+            actor_id=e.actor_id,
+            actor_role=Role(e.actor_role),
+            action=Action(e.action),
+            from_status=OrderStatus(e.from_status) if e.from_status else None,
+            to_status=OrderStatus(e.to_status),
+            reason=e.reason,
+        )
+        for e in projection.timeline(context.engine, order_id)
+    ]
+
+
+async def _act(
+    action: Action,
+    order_id: str,
+    user: User,
+    context: ContextDep,
+    orders: OrderService,
+    key: str | None,
+    body: BaseModel | None = None,
+) -> JSONResponse:
+    """The one path of every action: role (403), ownership (404), then the workflow (409)."""
+    require(user, ROLE_FOR_ACTION[action])
+    if user.role is not Role.REVIEWER:
+        # Reviewers are platform staff, not parties: the workflow alone judges their actions,
+        # so a second review of the same script gets the workflow's 409, not a 404.
+        _visible_order(context, user, order_id)
+    fields = body.model_dump() if body is not None else {}
+    request_id = key or uuid.uuid4().hex
+    actor = Actor(id=user.id, role=user.role)
+    payload = _INPUTS.get(action, ActionInput)(actor=actor, request_id=request_id, **fields)
+
+    async def act() -> tuple[int, Any]:
+        try:
+            view = await orders.act(order_id, action, payload)
+        except OrderError as e:
+            error = from_order_error(e)
+            return error.status_code, {"detail": error.detail}
+        return 200, jsonable_encoder(OrderPublic.from_view(view, user.role))
+
+    fingerprint = idempotency.request_hash(
+        action.value, order_id, body.model_dump(mode="json") if body else None
+    )
+    return await idempotency.run_once(context.engine, user.id, key, fingerprint, act)
+
+
+_INPUTS: dict[Action, type[ActionInput]] = {
+    Action.DECLINE: ReasonInput,
+    Action.CANCEL: ReasonInput,
+    Action.REJECT_SCRIPT: ReasonInput,
+    Action.REJECT_VIDEO: ReasonInput,
+    Action.REVIEW_SCRIPT: ReviewInput,
+    Action.REVIEW_VIDEO: ReviewInput,
+    Action.SUBMIT_SCRIPT: ScriptInput,
+    Action.SUBMIT_VIDEO: VideoInput,
+    Action.REPUBLISH: VideoInput,
+}
+
+ACTION: dict[str, Any] = {"response_model": OrderPublic, "responses": ERRORS}
+
+
+@router.post("/orders/{order_id}/accept", **ACTION)
+async def accept(
+    order_id: OrderId,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Creator: accept the order, within 24 hours of its placing."""
+    return await _act(Action.ACCEPT, order_id, user, context, orders, idempotency_key)
+
+
+@router.post("/orders/{order_id}/decline", **ACTION)
+async def decline(
+    order_id: OrderId,
+    body: ReasonBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Creator: decline the order before accepting it; the client is refunded in full."""
+    return await _act(Action.DECLINE, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/cancel", **ACTION)
+async def cancel(
+    order_id: OrderId,
+    body: ReasonBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: cancel the order before the creator accepts; refunded in full."""
+    return await _act(Action.CANCEL, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/script", **ACTION)
+async def submit_script(
+    order_id: OrderId,
+    body: ScriptBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Creator: upload the script (again, after a rejection); it goes to platform review."""
+    return await _act(Action.SUBMIT_SCRIPT, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/script/review", **ACTION)
+async def review_script(
+    order_id: OrderId,
+    body: ReviewBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Reviewer: approve the script, or reject it with a reason."""
+    return await _act(Action.REVIEW_SCRIPT, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/script/confirm", **ACTION)
+async def confirm_script(
+    order_id: OrderId,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: confirm the approved script; this unlocks the video phase."""
+    return await _act(Action.CONFIRM_SCRIPT, order_id, user, context, orders, idempotency_key)
+
+
+@router.post("/orders/{order_id}/script/reject", **ACTION)
+async def reject_script(
+    order_id: OrderId,
+    body: ReasonBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: reject the approved script with a reason; the creator revises it."""
+    return await _act(Action.REJECT_SCRIPT, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/video", **ACTION)
+async def submit_video(
+    order_id: OrderId,
+    body: VideoBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Creator: link the video uploaded on Xigua to the order; it goes to platform review."""
+    return await _act(Action.SUBMIT_VIDEO, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/video/review", **ACTION)
+async def review_video(
+    order_id: OrderId,
+    body: ReviewBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Reviewer: approve the video, or reject it with a reason."""
+    return await _act(Action.REVIEW_VIDEO, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/video/confirm", **ACTION)
+async def confirm_video(
+    order_id: OrderId,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: confirm the approved video; it can then be published."""
+    return await _act(Action.CONFIRM_VIDEO, order_id, user, context, orders, idempotency_key)
+
+
+@router.post("/orders/{order_id}/video/reject", **ACTION)
+async def reject_video(
+    order_id: OrderId,
+    body: ReasonBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: reject the approved video with a reason; the creator revises it."""
+    return await _act(Action.REJECT_VIDEO, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/publish", **ACTION)
+async def publish(
+    order_id: OrderId,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: publish the confirmed video on the creator's Xigua account."""
+    return await _act(Action.PUBLISH, order_id, user, context, orders, idempotency_key)
+
+
+@router.post("/orders/{order_id}/republish", **ACTION)
+async def republish(
+    order_id: OrderId,
+    body: VideoBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Creator: publish the video again before acceptance; the 7-day countdown restarts."""
+    return await _act(Action.REPUBLISH, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/accept-delivery", **ACTION)
+async def accept_delivery(
+    order_id: OrderId,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: accept the published video; the escrow is released to the creator at once."""
+    return await _act(Action.ACCEPT_DELIVERY, order_id, user, context, orders, idempotency_key)

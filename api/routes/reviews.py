@@ -1,0 +1,39 @@
+"""The platform review queues."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import ContextDep, CurrentUser, require
+from api.schemas import Problem, ReviewItem
+from db import orders as projection
+from workflows.messages import Role
+
+router = APIRouter(tags=["reviews"])
+
+
+@router.get(
+    "/reviews/queue",
+    response_model=list[ReviewItem],
+    responses={code: {"model": Problem} for code in (401, 403, 422)},
+)
+async def review_queue(
+    user: CurrentUser,
+    context: ContextDep,
+    kind: Literal["script", "video"],
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> list[ReviewItem]:
+    """Scripts or videos waiting for platform review, the longest waiting first."""
+    require(user, Role.REVIEWER, Role.OPS)
+    return [
+        ReviewItem(
+            order_id=r.id,
+            kind=kind,
+            waiting_since=r.updated_at,
+            creator_id=r.creator_id,
+            product=r.brief["product"],
+        )
+        for r in projection.review_queue(context.engine, kind, limit)
+    ]

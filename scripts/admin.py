@@ -1,0 +1,61 @@
+"""Admin commands. Reviewer and ops accounts can only be made here, never through the API.
+
+python -m scripts.admin create-user --role ops --username alice --password-file pw.txt
+python -m scripts.admin create-user --role reviewer --username bob --password-file - <pw
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from config import get_settings
+from db.engine import make_engine
+from db.migrate import upgrade
+from services import auth
+from workflows.messages import Role
+
+MIN_PASSWORD = 8
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.admin", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-user", help="create an account of any role")
+    create.add_argument(
+        "--role", required=True, choices=[r.value for r in Role if r is not Role.SYSTEM]
+    )
+    create.add_argument("--username", required=True)
+    create.add_argument("--display-name")
+    create.add_argument(
+        "--password-file", required=True, help="file holding the password, or - for stdin"
+    )
+    args = parser.parse_args(argv)
+
+    if args.password_file == "-":
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        lines = Path(args.password_file).read_text().splitlines()
+        password = lines[0] if lines else ""
+    if len(password) < MIN_PASSWORD:
+        parser.error(f"the password needs at least {MIN_PASSWORD} characters")
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        user = auth.sign_up(
+            engine, args.username, password, Role(args.role), args.display_name or args.username
+        )
+    except auth.UsernameTaken:
+        print(f"the username {args.username!r} is taken", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"created {user.role} {user.username} with id {user.id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
