@@ -208,10 +208,12 @@ class OrderService:
                 raise OrderError(cause.type or "Rejected", cause.message) from e
             raise
         except RPCError as e:
-            if e.status == RPCStatusCode.NOT_FOUND and "update" not in e.message.lower():
-                raise OrderNotFound(order_id) from e
-            if "completed" in e.message.lower() or e.status == RPCStatusCode.NOT_FOUND:
-                raise OrderFinished(await self.view(order_id)) from e
+            if e.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # No such workflow, or it has ended (servers word this differently): ask it.
+            view = await self.view(order_id)  # raises OrderNotFound if there is none
+            if view.status.is_final:
+                raise OrderFinished(view) from e
             raise
 
 
