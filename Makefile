@@ -40,6 +40,7 @@ typecheck: install
 	$(BIN)/mypy .
 
 pytest: install
+	bash scripts/ensure_docker_compose.sh
 	$(BIN)/python -m scripts.pytest_exit $(PYTEST_ARGS)
 
 lock: install

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -32,11 +34,12 @@ SEARCH_ATTRIBUTES = {
 }
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
 
 
@@ -74,6 +77,7 @@ def build_worker(
     activities: dict[str, Callable[..., Any]],
     executor: ThreadPoolExecutor,
     max_concurrent_activities: int = 16,
+    graceful_shutdown_timeout: timedelta = timedelta(0),
 ) -> Worker:
     return Worker(
         client,
@@ -82,4 +86,5 @@ def build_worker(
         activities=list(activities.values()),
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
+        graceful_shutdown_timeout=graceful_shutdown_timeout,
     )

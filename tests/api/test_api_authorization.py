@@ -54,7 +54,7 @@ async def ended_order(api: Api) -> str:
 async def test_authorization_matrix(api: Api, ended_order: str) -> None:
     # rules A1 B3
     assert set(ACTION_ROUTES) == set(ROLE_FOR_ACTION)
-    failures = []
+    failures: list[tuple[object, ...]] = []
     for actor in EVERYONE:
         for path in ("", "/timeline"):
             response = await api.http.get(f"/orders/{ended_order}{path}", headers=api.auth(actor))

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from config import Settings
 from tests.api.conftest import Api, api_settings
 from tests.stack import CLIENT, CREATOR, OTHER_CLIENT, OTHER_CREATOR
 
@@ -116,9 +117,7 @@ async def test_temporal_unreachable_answers_503(api: Api, sqlite_engine: Engine)
     }
 
 
-async def test_database_unreachable_answers_503(
-    dev_server_env: WorkflowEnvironment, tmp_path: object
-) -> None:
+async def test_database_unreachable_answers_503(dev_server_env: WorkflowEnvironment) -> None:
     settings = api_settings_for_missing_db()
     app = create_app(settings, temporal=dev_server_env.client)
     async with httpx.AsyncClient(
@@ -133,7 +132,5 @@ async def test_database_unreachable_answers_503(
     assert login.status_code == 503
 
 
-def api_settings_for_missing_db() -> object:
-    from config import Settings
-
+def api_settings_for_missing_db() -> Settings:
     return Settings(database_url="sqlite:////nonexistent-directory/for/sure/app.db")
