@@ -13,7 +13,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.routing import Match
 
 
 def install(app: FastAPI) -> None:
@@ -26,11 +25,9 @@ def install(app: FastAPI) -> None:
     )
 
     def route_of(request: Request) -> str:
-        for route in app.router.routes:
-            match, _ = route.matches(request.scope)
-            if match is Match.FULL:
-                return str(getattr(route, "path", "other"))
-        return "unmatched"
+        # The matched route's template (FastAPI records it in the scope), not the raw path.
+        route = request.scope.get("route")
+        return str(getattr(route, "path", "unmatched"))
 
     @app.middleware("http")
     async def measure(
