@@ -16,12 +16,15 @@ from tests.stack import CLIENT, CREATOR, PRICE, Stack, eventually, running_stack
 from workflows.messages import Action, OrderStatus, Timings
 
 S = OrderStatus
+# Short enough to watch whole orders end in seconds; the accept window stays long, so that a
+# slow machine cannot auto-cancel an order before the test accepts it.
 FAST = Timings(
-    accept_window=timedelta(seconds=1),
+    accept_window=timedelta(minutes=10),
     auto_accept_after=timedelta(seconds=1),
     retention_day=timedelta(milliseconds=50),
     retention_check_every=timedelta(milliseconds=500),
 )
+SHORT_ACCEPT_WINDOW = FAST.model_copy(update={"accept_window": timedelta(seconds=1)})
 
 
 @pytest.fixture
@@ -53,8 +56,15 @@ async def test_whole_order_runs_on_the_dev_server_with_configured_durations(stac
     await eventually(listed, "the completed order is listed by status, client and creator")
 
 
-async def test_waiting_orders_carry_their_next_deadline(stack: Stack) -> None:
+async def test_waiting_orders_carry_their_next_deadline(
+    dev_server_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
     # rule B3
+    async with running_stack(dev_server_env.client, sqlite_engine, SHORT_ACCEPT_WINDOW) as stack:
+        await _deadline_then_auto_cancel(stack)
+
+
+async def _deadline_then_auto_cancel(stack: Stack) -> None:
     view = await stack.place()
     order_id = view.terms.order_id
     deadline = view.next[0].deadline
