@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install run demo books worker test lint typecheck pytest lock clean
+.PHONY: install run demo books worker test lint typecheck pytest chaos lock clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ typecheck: install
 pytest: install
 	bash scripts/ensure_docker_compose.sh
 	$(BIN)/python -m scripts.pytest_exit $(PYTEST_ARGS)
+
+## Only the fault-injection tests (tests/chaos, also part of `make test`): worker killed
+## mid-settlement, dev server restarted, app database cut off, duplicate requests.
+chaos: install
+	$(BIN)/python -m scripts.pytest_exit -m chaos tests/chaos
 
 lock: install
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock.new

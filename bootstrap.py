@@ -19,12 +19,16 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.credit import CreditActivities
 from activities.ledger import LedgerActivities
 from activities.projection import ProjectionActivities
 from activities.video import VideoActivities
+from activities.wallet import WithdrawalActivities
+from adapters.payments import PayoutProvider
 from adapters.video_platform import VideoPlatform
 from config import Settings
 from workflows.order import OrderWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 SEARCH_ATTRIBUTES = {
     "OrderStatus": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -56,18 +60,27 @@ async def register_search_attributes(client: Client) -> None:
             raise
 
 
-def order_activities(engine: Engine, platform: VideoPlatform) -> dict[str, Callable[..., Any]]:
-    """Every activity of OrderWorkflow by its registered name; tests swap entries by name."""
+def worker_activities(
+    engine: Engine, platform: VideoPlatform, payouts: PayoutProvider
+) -> dict[str, Callable[..., Any]]:
+    """Every activity of the workflows by its registered name; tests swap entries by name."""
     ledger = LedgerActivities(engine)
     projection = ProjectionActivities(engine)
-    video = VideoActivities(platform)
+    video = VideoActivities(platform, engine)
+    credit = CreditActivities(engine)
+    withdrawal = WithdrawalActivities(engine, payouts)
     return {
         "freeze_escrow": ledger.freeze,
         "refund_escrow": ledger.refund,
         "release_escrow": ledger.release,
         "record_transition": projection.record,
+        "link_video": video.link,
         "publish_video": video.publish,
-        "is_video_public": video.is_public,
+        "collect_video_stats": video.collect,
+        "lower_credit_score": credit.lower,
+        "hold_withdrawal": withdrawal.hold,
+        "pay_out": withdrawal.pay_out,
+        "close_withdrawal": withdrawal.close,
     }
 
 
@@ -82,7 +95,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OrderWorkflow],
+        workflows=[OrderWorkflow, WithdrawalWorkflow],
         activities=list(activities.values()),
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,

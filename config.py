@@ -54,14 +54,14 @@ class Settings(BaseSettings):
     accept_window: Duration = timedelta(hours=24)
     auto_accept_after: Duration = timedelta(days=7)
     retention_day: Duration = timedelta(days=1)
-    retention_check_every: Duration = timedelta(days=1)
+    video_check_every: Duration = timedelta(days=1)
 
     def timings(self) -> Timings:
         return Timings(
             accept_window=self.accept_window,
             auto_accept_after=self.auto_accept_after,
             retention_day=self.retention_day,
-            retention_check_every=self.retention_check_every,
+            video_check_every=self.video_check_every,
         )
 
 

@@ -1,7 +1,8 @@
 """What the product needs from the video platform (Xigua), and a local simulator of it.
 
 The simulator keeps its state in the app database so that the worker, the API, the demo and
-tests, in separate processes, all see the same videos.
+tests, in separate processes, all see the same accounts and videos. Tests and demos drive it
+(set an account's metrics, add plays, delete a video) as the real platform's users would.
 """
 
 from __future__ import annotations
@@ -9,28 +10,106 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select, update
 
-from db.schema import platform_videos
+from db.schema import platform_accounts, platform_videos
 from db.sql import insert_ignore
+
+
+class AccountNotFound(Exception):
+    pass
 
 
 class VideoNotFound(Exception):
     pass
 
 
+class AccountMetrics(BaseModel):
+    """What eligibility (rule C2) is judged on, read at the moment of applying."""
+
+    fans_toutiao: int = Field(ge=0)
+    fans_xigua: int = Field(ge=0)
+    unhealthy: bool
+    original: bool
+    category: str | None = None
+    # Plays of the account's most recent videos, newest first.
+    recent_plays: list[int]
+
+
+class VideoStats(BaseModel):
+    public: bool
+    plays: int
+    likes: int
+    comments: int
+    shares: int
+    completion_rate: float
+
+
 class VideoPlatform(Protocol):
+    def account_metrics(self, xigua_account_id: str) -> AccountMetrics: ...
+
+    def link_video(self, video_id: str, order_id: str, xigua_account_id: str | None) -> None:
+        """Tie an uploaded video to an order. Raises VideoNotFound if the video is not on the
+        creator's account."""
+        ...
+
     def publish(self, video_id: str, order_id: str) -> None:
-        """Make the video public on the creator's account, linked to the order. Publishing a
-        video that is already public changes nothing, so a retried call is harmless."""
+        """Make the video public on the creator's account. Publishing a video that is already
+        public changes nothing, so a retried call is harmless."""
         ...
 
     def is_public(self, video_id: str) -> bool: ...
+
+    def stats(self, video_id: str) -> VideoStats: ...
 
 
 class SimulatedVideoPlatform:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    def account_metrics(self, xigua_account_id: str) -> AccountMetrics:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(platform_accounts).where(
+                    platform_accounts.c.xigua_account_id == xigua_account_id
+                )
+            ).first()
+        if row is None:
+            raise AccountNotFound(xigua_account_id)
+        return AccountMetrics(
+            fans_toutiao=row.fans_toutiao,
+            fans_xigua=row.fans_xigua,
+            unhealthy=row.unhealthy,
+            original=row.original,
+            category=row.category,
+            recent_plays=list(row.recent_plays),
+        )
+
+    def link_video(self, video_id: str, order_id: str, xigua_account_id: str | None) -> None:
+        # The simulator takes any new id as an upload to the creator's account.
+        with self._engine.begin() as conn:
+            insert_ignore(
+                conn,
+                platform_videos,
+                {
+                    "video_id": video_id,
+                    "xigua_account_id": xigua_account_id,
+                    "public": False,
+                },
+            )
+            owner = conn.execute(
+                select(platform_videos.c.xigua_account_id).where(
+                    platform_videos.c.video_id == video_id
+                )
+            ).scalar()
+            if xigua_account_id is not None and owner not in (None, xigua_account_id):
+                raise VideoNotFound(f"video {video_id} is not on account {xigua_account_id}")
+            conn.execute(
+                update(platform_videos)
+                .where(platform_videos.c.video_id == video_id)
+                .values(order_id=order_id)
+            )
 
     def publish(self, video_id: str, order_id: str) -> None:
         now = datetime.now(UTC)
@@ -47,21 +126,75 @@ class SimulatedVideoPlatform:
             )
 
     def is_public(self, video_id: str) -> bool:
-        with self._engine.connect() as conn:
-            public = conn.execute(
-                select(platform_videos.c.public).where(platform_videos.c.video_id == video_id)
-            ).scalar()
-        if public is None:
-            raise VideoNotFound(video_id)
-        return bool(public)
+        return self.stats(video_id).public
 
-    # Driven by tests and demos: what a creator does on the platform itself.
-    def remove(self, video_id: str) -> None:
+    def stats(self, video_id: str) -> VideoStats:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(platform_videos).where(platform_videos.c.video_id == video_id)
+            ).first()
+        if row is None:
+            raise VideoNotFound(video_id)
+        return VideoStats(
+            public=row.public,
+            plays=row.plays,
+            likes=row.likes,
+            comments=row.comments,
+            shares=row.shares,
+            completion_rate=row.completion_rate,
+        )
+
+    # --- Driven by tests and demos: what happens on the platform itself. ---
+
+    def set_account(self, xigua_account_id: str, metrics: AccountMetrics) -> None:
+        values = metrics.model_dump()
+        with self._engine.begin() as conn:
+            if not insert_ignore(
+                conn, platform_accounts, {"xigua_account_id": xigua_account_id, **values}
+            ):
+                conn.execute(
+                    update(platform_accounts)
+                    .where(platform_accounts.c.xigua_account_id == xigua_account_id)
+                    .values(**values)
+                )
+
+    def add_engagement(
+        self,
+        video_id: str,
+        plays: int = 0,
+        likes: int = 0,
+        comments: int = 0,
+        shares: int = 0,
+        completion_rate: float | None = None,
+    ) -> VideoStats:
+        v = platform_videos.c
+        values: dict[str, object] = {
+            "plays": v.plays + plays,
+            "likes": v.likes + likes,
+            "comments": v.comments + comments,
+            "shares": v.shares + shares,
+        }
+        if completion_rate is not None:
+            values["completion_rate"] = completion_rate
+        with self._engine.begin() as conn:
+            found = conn.execute(
+                update(platform_videos).where(v.video_id == video_id).values(**values)
+            ).rowcount
+        if not found:
+            raise VideoNotFound(video_id)
+        return self.stats(video_id)
+
+    def remove(self, video_id: str) -> str | None:
+        """Delete (hide) the video; returns the order it was linked to, for the webhook."""
         with self._engine.begin() as conn:
             found = conn.execute(
                 update(platform_videos)
                 .where(platform_videos.c.video_id == video_id)
                 .values(public=False, removed_at=datetime.now(UTC))
             ).rowcount
+            order_id = conn.execute(
+                select(platform_videos.c.order_id).where(platform_videos.c.video_id == video_id)
+            ).scalar()
         if not found:
             raise VideoNotFound(video_id)
+        return order_id

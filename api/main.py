@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import errors, metrics
+from api import errors, limits, metrics
 from api.context import AppContext
 from api.routes import auth, health, orders, reviews
 from config import Settings, get_settings
@@ -40,6 +40,7 @@ def create_app(
     )
     app.state.context = context
     errors.install(app)
+    limits.install(app)
     metrics.install(app)
     for router in (health.router, auth.router, orders.router, reviews.router):
         app.include_router(router)

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, String, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from db.schema import accounts, entries, orders, transfers
+from db.schema import accounts, entries, orders, payments, transfers
 from db.sql import insert_ignore
 from workflows.messages import FINAL_STATUSES
 
-ACCOUNT_KINDS = frozenset({"client", "creator", "mcn", "escrow", "platform", "external"})
+ACCOUNT_KINDS = frozenset({"client", "creator", "mcn", "escrow", "payout", "platform", "external"})
 PLATFORM_FEES = "platform:fees"
 EXTERNAL = "external:payments"
 
@@ -228,4 +228,12 @@ def check_invariants(engine: Engine) -> list[str]:
             .where(orders.c.status.in_(finished), accounts.c.balance != 0)
         ).all()
         problems += [f"finished order {o} still holds {b} fen in escrow" for o, b in left_in_escrow]
+
+        hold_id = literal("payout:", String) + payments.c.id
+        left_on_hold = conn.execute(
+            select(payments.c.id, accounts.c.balance)
+            .select_from(payments.join(accounts, accounts.c.id == hold_id))
+            .where(payments.c.status != "pending", accounts.c.balance != 0)
+        ).all()
+        problems += [f"finished withdrawal {w} still holds {b} fen" for w, b in left_on_hold]
     return problems

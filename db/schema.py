@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -40,6 +41,9 @@ users = Table(
     # Login name and argon2 hash; users made before sign-up existed may have neither.
     Column("username", String(64), nullable=True, unique=True),
     Column("password_hash", String(200), nullable=True),
+    # Real contact details: never shown to the other side of an order (rule C4).
+    Column("phone", String(20), nullable=True),
+    Column("email", String(254), nullable=True),
     CheckConstraint("role IN ('client','creator','mcn','reviewer','ops')", name="role"),
 )
 
@@ -72,7 +76,38 @@ creators = Table(
     Column("mcn_id", String(64), ForeignKey("users.id"), nullable=True),
     Column("quote_fen", BigInteger(), nullable=True),
     Column("accepting_orders", Boolean(), nullable=False, default=False),
+    # C1: the account the creator signed in with, and the Xigua account bound to it.
+    Column("login_platform", String(16), nullable=True),
+    Column("login_account", String(64), nullable=True),
+    Column("xigua_account_id", String(64), nullable=True, unique=True),
+    # C2: when the task was opened, and the metrics read from the platform then.
+    Column("task_opened_at", UTCDateTime(), nullable=True),
+    Column("fans", BigInteger(), nullable=False, default=0),
+    Column("avg_plays", BigInteger(), nullable=False, default=0),
+    Column("category", String(32), nullable=True),
+    Column("credit_score", Integer(), nullable=False, default=100),
+    # C5, kept in step with the columns it depends on, so the square is one indexed scan.
+    Column("orderable", Boolean(), nullable=False, default=False),
     CheckConstraint("quote_fen IS NULL OR quote_fen > 0", name="quote_positive"),
+    CheckConstraint(
+        "login_platform IS NULL OR login_platform IN ('douyin','toutiao','huoshan')",
+        name="login_platform",
+    ),
+    Index("ix_creators_square_price", "orderable", "quote_fen", "user_id"),
+    Index("ix_creators_square_fans", "orderable", "fans", "user_id"),
+    Index("ix_creators_square_plays", "orderable", "avg_plays", "user_id"),
+    Index("ix_creators_square_category", "orderable", "category", "quote_fen", "user_id"),
+)
+
+# A creator's credit: each violation lowers it once per order.
+credit_events = Table(
+    "credit_events",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("creator_id", String(64), ForeignKey("users.id"), nullable=False, index=True),
+    Column("delta", Integer(), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
 )
 
 # The ledger. An account id is "<kind>:<owner>" (client:u1, escrow:o1, platform:fees).
@@ -86,7 +121,7 @@ accounts = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     CheckConstraint("kind = 'external' OR balance >= 0", name="not_negative"),
     CheckConstraint(
-        "kind IN ('client','creator','mcn','escrow','platform','external')", name="kind"
+        "kind IN ('client','creator','mcn','escrow','payout','platform','external')", name="kind"
     ),
 )
 
@@ -175,7 +210,86 @@ platform_videos = Table(
     metadata,
     Column("video_id", String(64), primary_key=True),
     Column("order_id", String(64), nullable=True),
+    Column("xigua_account_id", String(64), nullable=True),
     Column("public", Boolean(), nullable=False),
     Column("published_at", UTCDateTime(), nullable=True),
     Column("removed_at", UTCDateTime(), nullable=True),
+    Column("plays", BigInteger(), nullable=False, default=0),
+    Column("likes", BigInteger(), nullable=False, default=0),
+    Column("comments", BigInteger(), nullable=False, default=0),
+    Column("shares", BigInteger(), nullable=False, default=0),
+    Column("completion_rate", Float(), nullable=False, default=0.0),
+)
+
+platform_accounts = Table(
+    "platform_accounts",
+    metadata,
+    Column("xigua_account_id", String(64), primary_key=True),
+    Column("fans_toutiao", BigInteger(), nullable=False),
+    Column("fans_xigua", BigInteger(), nullable=False),
+    Column("unhealthy", Boolean(), nullable=False),
+    Column("original", Boolean(), nullable=False),
+    Column("category", String(32), nullable=True),
+    # Plays of the most recent videos, newest first.
+    Column("recent_plays", JSON(), nullable=False),
+)
+
+# Simulated payment rails: what the provider has charged and paid out, by our request id,
+# which is how a real provider deduplicates retried requests too.
+provider_requests = Table(
+    "provider_requests",
+    metadata,
+    Column("request_id", String(100), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("amount_fen", BigInteger(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# O11: samples of a published video's public numbers, one per check.
+video_stats = Table(
+    "video_stats",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("sample", Integer(), primary_key=True),
+    Column("video_id", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("public", Boolean(), nullable=False),
+    Column("plays", BigInteger(), nullable=False),
+    Column("likes", BigInteger(), nullable=False),
+    Column("comments", BigInteger(), nullable=False),
+    Column("shares", BigInteger(), nullable=False),
+    Column("completion_rate", Float(), nullable=False),
+)
+
+# C4, O3: a virtual number per order and side, forwarding to the other side's real phone.
+virtual_numbers = Table(
+    "virtual_numbers",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("holder_id", String(64), primary_key=True),
+    Column("number", String(20), nullable=False, unique=True),
+    Column("forwards_to", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Top-ups and withdrawals: one row per request, keyed by an id derived from the caller's key.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount_fen", BigInteger(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("bank_account", String(34), nullable=True),
+    Column("provider_reference", String(64), nullable=True),
+    Column("failure", Text(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("amount_fen > 0", name="amount_positive"),
+    CheckConstraint("kind IN ('top_up','withdrawal')", name="kind"),
+    CheckConstraint("status IN ('pending','succeeded','failed')", name="status"),
+    Index("ix_payments_user_created", "user_id", "created_at"),
 )

@@ -35,7 +35,7 @@ DEMO_TIMINGS = Timings(
     accept_window=timedelta(minutes=10),
     auto_accept_after=timedelta(seconds=20),
     retention_day=timedelta(seconds=2),
-    retention_check_every=timedelta(seconds=10),
+    video_check_every=timedelta(seconds=10),
 )
 CLIENT = Actor(id=DEMO_CLIENT, role=Role.CLIENT)
 CREATOR = Actor(id=DEMO_CREATOR, role=Role.CREATOR)

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from adapters.payments import SimulatedPaymentRails
+from adapters.video_platform import AccountMetrics, SimulatedVideoPlatform
+from services import creators
 from services.auth import set_password
-from services.users import create_user, set_creator_profile
+from services.creators import LoginPlatform, Thresholds
+from services.users import create_user
 from services.wallets import top_up
 from workflows.messages import Role
 
@@ -32,7 +36,50 @@ def seed_demo(engine: Engine) -> None:
     create_user(engine, DEMO_OPS, Role.OPS, "Platform ops (demo)")
     for user_id in (DEMO_CLIENT, DEMO_CREATOR, DEMO_MCN, DEMO_MCN_CREATOR, DEMO_REVIEWER, DEMO_OPS):
         set_password(engine, user_id, user_id, DEMO_PASSWORD)
-    set_creator_profile(engine, DEMO_CREATOR, DEMO_QUOTE_FEN)
-    set_creator_profile(engine, DEMO_MCN_CREATOR, 1_200_000, mcn_id=DEMO_MCN)
+    platform = SimulatedVideoPlatform(engine)
+    onboard(engine, platform, DEMO_CREATOR, DEMO_QUOTE_FEN, category="food")
+    onboard(engine, platform, DEMO_MCN_CREATOR, 1_200_000, mcn_id=DEMO_MCN, category="food")
     # A fixed key: the demo client is topped up once, however often the stack restarts.
-    top_up(engine, DEMO_CLIENT, DEMO_TOP_UP_FEN, key=f"demo-seed-{DEMO_CLIENT}")
+    top_up(
+        engine,
+        SimulatedPaymentRails(engine),
+        DEMO_CLIENT,
+        DEMO_TOP_UP_FEN,
+        f"demo-seed-{DEMO_CLIENT}",
+    )
+
+
+ELIGIBLE = AccountMetrics(
+    fans_toutiao=52_000,
+    fans_xigua=31_000,
+    unhealthy=False,
+    original=True,
+    category="food",
+    recent_plays=[4_800] * 20,
+)
+
+
+def onboard(
+    engine: Engine,
+    platform: SimulatedVideoPlatform,
+    creator_id: str,
+    quote_fen: int,
+    *,
+    mcn_id: str | None = None,
+    accepting: bool = True,
+    category: str = "food",
+    metrics: AccountMetrics = ELIGIBLE,
+) -> None:
+    """Take a creator through every onboarding step a real one takes (C1-C7), with an
+    eligible account on the simulated platform. Idempotent."""
+    account = f"xg-{creator_id}"
+    platform.set_account(account, metrics.model_copy(update={"category": category}))
+    creators.bind_xigua_account(
+        engine, creator_id, LoginPlatform.DOUYIN, f"dy-{creator_id}", account
+    )
+    application = creators.apply_for_task(engine, platform, creator_id, Thresholds())
+    assert application.approved, application.unmet
+    creators.set_quote(engine, creator_id, quote_fen)
+    creators.set_contact(engine, creator_id, "13800138000", f"{creator_id}@example.com")
+    creators.set_mcn(engine, creator_id, mcn_id)
+    creators.set_accepting(engine, creator_id, accepting)

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db.schema import creators
+from services.creators import why_not_orderable
 from workflows.messages import (
     Action,
     ActionInput,
@@ -131,24 +132,23 @@ class OrderService:
         return view
 
     def _terms_for(self, request: PlaceOrder) -> OrderTerms:
+        reasons = why_not_orderable(self._engine, request.creator_id)
+        if reasons:
+            raise OrderError(
+                "NotOrderable",
+                f"creator {request.creator_id} cannot be ordered: it " + "; it ".join(reasons),
+            )
         with self._engine.connect() as conn:
             creator = conn.execute(
                 select(creators).where(creators.c.user_id == request.creator_id)
-            ).first()
-        if creator is None:
-            raise OrderError("NotOrderable", f"creator {request.creator_id} does not exist")
-        if creator.quote_fen is None:
-            raise OrderError("NotOrderable", f"creator {request.creator_id} has set no quote")
-        if not creator.accepting_orders:
-            raise OrderError(
-                "NotOrderable", f"creator {request.creator_id} is not accepting orders"
-            )
+            ).one()
         price = int(creator.quote_fen)
         return OrderTerms(
             order_id=request.order_id or uuid.uuid4().hex,
             client_id=request.client_id,
             creator_id=request.creator_id,
             mcn_id=creator.mcn_id,
+            creator_xigua_account=creator.xigua_account_id,
             price_fen=price,
             fee_fen=self._policy.fee_for(price),
             brief=request.brief,

@@ -16,11 +16,13 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
+from adapters.payments import SimulatedPaymentRails
 from adapters.video_platform import SimulatedVideoPlatform
-from bootstrap import build_worker, order_activities
+from bootstrap import build_worker, worker_activities
 from db import ledger
+from scripts.seed import onboard
 from services.orders import OrderPolicy, OrderService, PlaceOrder, workflow_id
-from services.users import create_user, set_creator_profile
+from services.users import create_user
 from services.wallets import top_up
 from workflows.messages import (
     Action,
@@ -60,10 +62,11 @@ BRIEF = Brief(product="Pearl River soy sauce", requirements="Show the bottle wit
 def seed_parties(engine: Engine) -> None:
     for actor in (CLIENT, OTHER_CLIENT, CREATOR, MCN_CREATOR, MCN, OTHER_CREATOR, REVIEWER):
         create_user(engine, actor.id, actor.role, actor.id)
-    set_creator_profile(engine, CREATOR.id, PRICE)
-    set_creator_profile(engine, MCN_CREATOR.id, PRICE, mcn_id=MCN.id)
-    set_creator_profile(engine, OTHER_CREATOR.id, PRICE, accepting_orders=False)
-    top_up(engine, CLIENT.id, CLIENT_FUNDS, key="seed-client-1")
+    platform = SimulatedVideoPlatform(engine)
+    onboard(engine, platform, CREATOR.id, PRICE)
+    onboard(engine, platform, MCN_CREATOR.id, PRICE, mcn_id=MCN.id)
+    onboard(engine, platform, OTHER_CREATOR.id, PRICE, accepting=False)
+    top_up(engine, SimulatedPaymentRails(engine), CLIENT.id, CLIENT_FUNDS, "seed-client-1")
 
 
 @dataclass
@@ -174,7 +177,8 @@ async def running_stack(
     task_queue = f"orders-{uuid.uuid4().hex[:8]}"
     platform = SimulatedVideoPlatform(engine)
     policy = OrderPolicy(service_fee_bps=500, timings=timings)
-    activities = {**order_activities(engine, platform), **(replace_activities or {})}
+    rails = SimulatedPaymentRails(engine)
+    activities = {**worker_activities(engine, platform, rails), **(replace_activities or {})}
     with ThreadPoolExecutor(max_workers=16) as executor:
         async with build_worker(client, task_queue, activities, executor):
             stack = Stack(

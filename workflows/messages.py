@@ -103,7 +103,9 @@ class Timings(Model):
     accept_window: timedelta = timedelta(hours=24)
     auto_accept_after: timedelta = timedelta(days=7)
     retention_day: timedelta = timedelta(days=1)
-    retention_check_every: timedelta = timedelta(days=1)
+    # How often the published video is checked: its numbers recorded (O11) and, during
+    # retention, that it is still public (O9).
+    video_check_every: timedelta = timedelta(days=1)
 
 
 class Brief(Model):
@@ -120,6 +122,8 @@ class OrderTerms(Model):
     creator_id: Id
     # The creator's MCN at placement: the price is paid to it instead of the creator (rule O8).
     mcn_id: Id | None = None
+    # The creator's Xigua account at placement: videos of the order must be on it.
+    creator_xigua_account: Id | None = None
     price_fen: int = Field(gt=0)
     fee_fen: int = Field(ge=0)
     brief: Brief
@@ -248,6 +252,54 @@ class ProjectionWrite(Model):
 class PublishRequest(Model):
     order_id: str
     video_id: str
+
+
+class LinkVideoRequest(Model):
+    order_id: str
+    video_id: str
+    xigua_account: str | None
+
+
+class StatsRequest(Model):
+    order_id: str
+    video_id: str
+    # The sample's number within the order: what makes a retried collection write once.
+    sample: int
+
+
+class VideoSample(Model):
+    public: bool
+    plays: int
+    likes: int
+    comments: int
+    shares: int
+    completion_rate: float
+
+
+class CreditPenalty(Model):
+    order_id: str
+    creator_id: str
+    reason: str
+
+
+class WithdrawalInput(Model):
+    withdrawal_id: Id
+    user_id: Id
+    account_id: str
+    amount_fen: int = Field(gt=0)
+    bank_account: str
+
+
+class PayoutOutcome(Model):
+    succeeded: bool
+    reference: str | None = None
+    failure: str | None = None
+
+
+class WithdrawalResult(Model):
+    withdrawal_id: str
+    succeeded: bool
+    failure: str | None = None
 
 
 class VideoRemoved(Model):

@@ -17,6 +17,8 @@ with workflow.unsafe.imports_passed_through():
         Action,
         ActionInput,
         Actor,
+        CreditPenalty,
+        LinkVideoRequest,
         NextStep,
         Notification,
         OrderInput,
@@ -32,10 +34,12 @@ with workflow.unsafe.imports_passed_through():
         Role,
         Script,
         ScriptInput,
+        StatsRequest,
         Transition,
         Video,
         VideoInput,
         VideoRemoved,
+        VideoSample,
     )
 
 S = OrderStatus
@@ -120,6 +124,8 @@ class OrderWorkflow:
         self._refusal: str | None = None
         self._deadline_attr: datetime | None = None
         self._placement_recorded = False
+        self._samples = 0
+        self._next_check = workflow.now()  # set for real at the first publication
 
     # ------------------------------------------------------------------ the lifecycle
 
@@ -133,10 +139,8 @@ class OrderWorkflow:
         await workflow.wait_condition(
             lambda: self._status in (S.PUBLISHED, S.IN_RETENTION) or self._status.is_final
         )
-        while self._status is S.PUBLISHED:
-            await self._await_delivery_acceptance()
-        while self._status is S.IN_RETENTION:
-            await self._watch_retention()
+        while self._status in (S.PUBLISHED, S.IN_RETENTION):
+            await self._watch_video()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return OrderResult(
             order_id=self._terms.order_id, status=self._status, violation=self._violation
@@ -176,41 +180,53 @@ class OrderWorkflow:
                 window = self._timings.accept_window
                 await self._cancel(SYSTEM, Action.AUTO_CANCEL, f"not accepted within {window}")
 
-    async def _await_delivery_acceptance(self) -> None:
-        """The client accepts, or the system does when the countdown ends (O7). A republish
-        moves the deadline (O10), which wakes this wait so it restarts."""
-        deadline = self._auto_accept_at()
-        moved = lambda: self._status is not S.PUBLISHED or self._auto_accept_at() != deadline  # noqa: E731
-        if await self._wait_until(deadline, moved):
+    async def _watch_video(self) -> None:
+        """One step of the watch from publishing to the end of retention. It wakes at the next
+        check or deadline, or when something moves the order (an action, a republish, a
+        removal), and then:
+        - every check records the video's numbers (O11); during retention, a video found
+          private is a violation (O9);
+        - published: 7 days after the last publication the order is accepted (O7, O10);
+        - in retention: at the end of the period the order completes (O9, O12)."""
+        if self._status is S.IN_RETENTION and self._video_public is False:
+            async with self._lock:
+                await self._violate("the video was not public when the retention period began")
+            return
+        status, publications = self._status, len(self._publications)
+        deadline = self._auto_accept_at() if status is S.PUBLISHED else self._retention_ends_at()
+        moved = lambda: self._status is not status or len(self._publications) != publications  # noqa: E731
+        if await self._wait_until(min(deadline, self._next_check), moved):
+            return
+        if workflow.now() < deadline:
+            await self._check_video(judge=True)
             return
         async with self._lock:
             if self._status is S.PUBLISHED and workflow.now() >= self._auto_accept_at():
                 await self._accept_delivery(SYSTEM, Action.AUTO_ACCEPT)
+            elif self._status is S.IN_RETENTION and workflow.now() >= self._retention_ends_at():
+                await self._check_video(judge=False)  # the final numbers
+                await self._move(S.COMPLETED, Action.RETENTION_ENDED, SYSTEM)
 
-    async def _watch_retention(self) -> None:
-        """Until the retention period ends, the video must stay public (O9): a removal signal
-        or a failed periodic check is a violation."""
-        if self._video_public is False:
-            async with self._lock:
-                await self._violate("the video was not public when the retention period began")
+    async def _check_video(self, judge: bool) -> None:
+        self._samples += 1
+        self._next_check = workflow.now() + self._timings.video_check_every
+        request = StatsRequest(
+            order_id=self._terms.order_id,
+            video_id=self._current_video_id() or "",
+            sample=self._samples,
+        )
+        sample = await self._activity("collect_video_stats", request, result_type=VideoSample)
+        assert isinstance(sample, VideoSample)
+        if sample.public or not judge:
             return
-        end = self._retention_ends_at()
-        now = workflow.now()
-        if now >= end:
-            async with self._lock:
-                if self._status is S.IN_RETENTION:
-                    await self._move(S.COMPLETED, Action.RETENTION_ENDED, SYSTEM)
-            return
-        wake = min(end, now + self._timings.retention_check_every)
-        if await self._wait_until(wake, lambda: self._status is not S.IN_RETENTION):
-            return
-        if wake < end:
-            public = await self._activity(
-                "is_video_public", self._current_video_id(), result_type=bool
-            )
-            if not public:
-                async with self._lock:
-                    await self._violate("the periodic check found the video no longer public")
+        async with self._lock:
+            if request.video_id != self._current_video_id():
+                return  # about a video republished meanwhile (checked under the lock, which
+                # a republish holds while it publishes)
+            if self._status is S.IN_RETENTION:
+                await self._violate("the periodic check found the video no longer public")
+            elif self._status is S.PUBLISHED and self._video_public:
+                await self._record_removal("the periodic check found the video no longer public")
 
     # ------------------------------------------------------------------ user actions
 
@@ -292,6 +308,12 @@ class OrderWorkflow:
     @workflow.update
     async def submit_video(self, req: VideoInput) -> OrderView:
         async def apply() -> None:
+            link = LinkVideoRequest(
+                order_id=self._terms.order_id,
+                video_id=req.video_id,
+                xigua_account=self._terms.creator_xigua_account,
+            )
+            await self._user_facing_activity("link_video", link)
             video = Video(
                 version=len(self._videos) + 1, video_id=req.video_id, submitted_at=workflow.now()
             )
@@ -442,9 +464,7 @@ class OrderWorkflow:
             if notice.video_id != self._current_video_id():
                 return  # an earlier publication, deleted on purpose before a republish (O10)
             if self._status is S.PUBLISHED:
-                # Allowed before acceptance: the creator may republish (O10).
-                self._video_public = False
-                await self._move(S.PUBLISHED, Action.VIDEO_REMOVED, SYSTEM, notice.reason)
+                await self._record_removal(notice.reason)
             elif self._status is S.IN_RETENTION:
                 await self._violate(notice.reason)
 
@@ -496,9 +516,10 @@ class OrderWorkflow:
         await self._activity("refund_escrow", self._terms)
 
     async def _publish(self, video_id: str) -> None:
-        await self._activity(
-            "publish_video", PublishRequest(order_id=self._terms.order_id, video_id=video_id)
-        )
+        request = PublishRequest(order_id=self._terms.order_id, video_id=video_id)
+        await self._user_facing_activity("publish_video", request)
+        if not self._publications:
+            self._next_check = workflow.now() + self._timings.video_check_every
         self._publications.append(Publication(video_id=video_id, published_at=workflow.now()))
         self._video_public = True
 
@@ -519,6 +540,11 @@ class OrderWorkflow:
         )
         await self._activity("release_escrow", self._terms)
 
+    async def _record_removal(self, reason: str) -> None:
+        """Before acceptance a removal is no violation: the creator may republish (O10)."""
+        self._video_public = False
+        await self._move(S.PUBLISHED, Action.VIDEO_REMOVED, SYSTEM, reason)
+
     async def _violate(self, reason: str) -> None:
         if self._status is not S.IN_RETENTION:
             return
@@ -534,6 +560,10 @@ class OrderWorkflow:
                 for who in (self._terms.client_id, "ops", self._terms.creator_id)
             ],
         )
+        penalty = CreditPenalty(
+            order_id=self._terms.order_id, creator_id=self._terms.creator_id, reason=reason
+        )
+        await self._activity("lower_credit_score", penalty)
 
     async def _move(
         self,
@@ -731,6 +761,18 @@ class OrderWorkflow:
             retry_policy=PERSISTENT,
             result_type=result_type,
         )
+
+    async def _user_facing_activity(self, name: str, arg: object) -> None:
+        """An activity whose refusal (a video not on the creator's account, say) is the
+        answer to the user's update, rather than a failure of the workflow."""
+        try:
+            await self._activity(name, arg)
+        except ActivityError as e:
+            if isinstance(e.cause, ApplicationError):
+                raise ApplicationError(
+                    e.cause.message, type=e.cause.type, non_retryable=True
+                ) from e
+            raise
 
     @staticmethod
     async def _wait_until(deadline: datetime, done: Callable[[], bool]) -> bool:

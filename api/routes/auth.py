@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.concurrency import run_in_threadpool
 
+from api import limits
 from api.deps import BearerToken, ContextDep, CurrentUser
 from api.errors import ApiError
 from api.schemas import Problem, SignUp, Token, UserPublic
@@ -40,14 +41,42 @@ async def sign_up(body: SignUp, context: ContextDep) -> UserPublic:
     return public(user)
 
 
-@router.post("/auth/token", response_model=Token, responses={401: {"model": Problem}})
+@router.post(
+    "/auth/token",
+    response_model=Token,
+    responses={
+        401: {"model": Problem},
+        429: {
+            "model": Problem,
+            "description": "Too many failed logins for this username or from this address",
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds until the next attempt is allowed",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+    },
+)
 async def log_in(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], context: ContextDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], context: ContextDep, request: Request
 ) -> Token:
-    """Exchange username and password (OAuth2 password flow) for a bearer token."""
-    user = await run_in_threadpool(auth.authenticate, context.engine, form.username, form.password)
+    """Exchange username and password (OAuth2 password flow) for a bearer token.
+
+    Repeated failures for one username, or from one address, are refused for a while (429)."""
+    limiter = limits.login_limiter(request.app)
+    # Counted before the password is checked, so concurrent guesses cannot overtake the limit.
+    attempt = limiter.begin(form.username, limits.client_address(request))
+    try:
+        user = await run_in_threadpool(
+            auth.authenticate, context.engine, form.username, form.password
+        )
+    except BaseException:
+        limiter.abandon(attempt)  # the check could not run (database down): not a failure
+        raise
     if user is None:
-        raise ApiError(401, "wrong username or password")
+        raise ApiError(401, "wrong username or password")  # the attempt stays counted
+    limiter.succeeded(attempt)
     token, expires_at = auth.issue_token(
         context.engine, context.settings.token_secret, user, context.settings.token_ttl
     )

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from db import ledger
 from db.ledger import EXTERNAL, InsufficientFunds, LedgerError, Leg, TransferConflict
 from db.schema import accounts, entries, orders, transfers
-from services.wallets import top_up
+from services.wallets import credit_top_up
 
 ALICE = ledger.client_account("alice")
 ESCROW = ledger.escrow_account("o-1")
@@ -25,7 +25,7 @@ def count(engine: Engine, table: object) -> int:
 
 def test_a_transfer_moves_money_between_accounts(engine: Engine) -> None:
     # rule A3
-    top_up(engine, "alice", 10_000, key="t1")
+    credit_top_up(engine, "alice", 10_000, "t1")
     result = ledger.transfer(
         engine, "o-1:freeze", "freeze", [Leg(ALICE, -2_500), Leg(ESCROW, 2_500)], "o-1"
     )
@@ -40,7 +40,7 @@ def test_a_transfer_moves_money_between_accounts(engine: Engine) -> None:
 
 def test_the_same_key_moves_money_once(engine: Engine) -> None:
     # rule A2
-    top_up(engine, "alice", 10_000, key="t1")
+    credit_top_up(engine, "alice", 10_000, "t1")
     legs = [Leg(ALICE, -2_500), Leg(ESCROW, 2_500)]
     first = ledger.transfer(engine, "o-1:freeze", "freeze", legs)
     again = ledger.transfer(engine, "o-1:freeze", "freeze", list(reversed(legs)))
@@ -52,7 +52,7 @@ def test_the_same_key_moves_money_once(engine: Engine) -> None:
 
 def test_a_key_reused_with_other_legs_is_a_conflict(engine: Engine) -> None:
     # rule A2
-    top_up(engine, "alice", 10_000, key="t1")
+    credit_top_up(engine, "alice", 10_000, "t1")
     ledger.transfer(engine, "k", "freeze", [Leg(ALICE, -1), Leg(ESCROW, 1)])
     with pytest.raises(TransferConflict):
         ledger.transfer(engine, "k", "freeze", [Leg(ALICE, -2), Leg(ESCROW, 2)])
@@ -61,7 +61,7 @@ def test_a_key_reused_with_other_legs_is_a_conflict(engine: Engine) -> None:
 
 def test_insufficient_balance_moves_nothing(engine: Engine) -> None:
     # rules O1 A3
-    top_up(engine, "alice", 1_000, key="t1")
+    credit_top_up(engine, "alice", 1_000, "t1")
     with pytest.raises(InsufficientFunds) as refused:
         ledger.transfer(engine, "o-1:freeze", "freeze", [Leg(ALICE, -1_001), Leg(ESCROW, 1_001)])
     assert (refused.value.needed, refused.value.available) == (1_001, 1_000)
@@ -69,7 +69,7 @@ def test_insufficient_balance_moves_nothing(engine: Engine) -> None:
     assert ledger.balance(engine, ESCROW) == 0
     assert count(engine, transfers) == 1
     # The key stays free: the same transfer can go through once the money is there.
-    top_up(engine, "alice", 1, key="t2")
+    credit_top_up(engine, "alice", 1, "t2")
     assert ledger.transfer(
         engine, "o-1:freeze", "freeze", [Leg(ALICE, -1_001), Leg(ESCROW, 1_001)]
     ).created
@@ -88,7 +88,7 @@ def test_insufficient_balance_moves_nothing(engine: Engine) -> None:
 )
 def test_malformed_transfers_are_refused(engine: Engine, legs: list[Leg], message: str) -> None:
     # rule A3
-    top_up(engine, "alice", 100, key="t1")
+    credit_top_up(engine, "alice", 100, "t1")
     with pytest.raises(LedgerError, match=message):
         ledger.transfer(engine, "bad", "freeze", legs)
     assert count(engine, transfers) == 1
@@ -96,7 +96,7 @@ def test_malformed_transfers_are_refused(engine: Engine, legs: list[Leg], messag
 
 def test_concurrent_transfers_with_one_key_move_money_once(engine: Engine) -> None:
     # rule A2
-    top_up(engine, "alice", 10_000, key="t1")
+    credit_top_up(engine, "alice", 10_000, "t1")
     legs = [Leg(ALICE, -3_000), Leg(ESCROW, 3_000)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(
@@ -109,7 +109,7 @@ def test_concurrent_transfers_with_one_key_move_money_once(engine: Engine) -> No
 
 def test_concurrent_spending_never_overdraws(engine: Engine) -> None:
     # rule A3
-    top_up(engine, "alice", 10_000, key="t1")
+    credit_top_up(engine, "alice", 10_000, "t1")
 
     def spend(i: int) -> bool:
         escrow = ledger.escrow_account(f"o-{i}")
@@ -130,7 +130,7 @@ def test_concurrent_spending_never_overdraws(engine: Engine) -> None:
 
 def test_invariant_check_finds_a_tampered_balance(engine: Engine) -> None:
     # rule A3
-    top_up(engine, "alice", 500, key="t1")
+    credit_top_up(engine, "alice", 500, "t1")
     with engine.begin() as conn:
         conn.execute(update(accounts).where(accounts.c.id == ALICE).values(balance=600))
     problems = ledger.check_invariants(engine)
@@ -142,7 +142,7 @@ def test_invariant_check_finds_a_tampered_balance(engine: Engine) -> None:
 
 def test_invariant_check_finds_money_left_in_a_finished_orders_escrow(engine: Engine) -> None:
     # rule A3
-    top_up(engine, "alice", 500, key="t1")
+    credit_top_up(engine, "alice", 500, "t1")
     ledger.transfer(engine, "o-1:freeze", "freeze", [Leg(ALICE, -500), Leg(ESCROW, 500)])
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -170,7 +170,7 @@ def test_invariant_check_finds_money_left_in_a_finished_orders_escrow(engine: En
 
 def test_the_database_itself_refuses_a_negative_user_balance(engine: Engine) -> None:
     # rule A3: a constraint, not only the code, keeps user accounts at or above zero
-    top_up(engine, "alice", 5, key="t1")
+    credit_top_up(engine, "alice", 5, "t1")
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(update(accounts).where(accounts.c.id == ALICE).values(balance=-1))
     assert count(engine, entries) == 2

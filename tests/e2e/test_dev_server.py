@@ -22,7 +22,7 @@ FAST = Timings(
     accept_window=timedelta(minutes=10),
     auto_accept_after=timedelta(seconds=1),
     retention_day=timedelta(milliseconds=50),
-    retention_check_every=timedelta(milliseconds=500),
+    video_check_every=timedelta(milliseconds=500),
 )
 SHORT_ACCEPT_WINDOW = FAST.model_copy(update={"accept_window": timedelta(seconds=1)})
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from db import ledger, orders
+from services.creators import set_quote
 from services.orders import OrderError, OrderService, PlaceOrder
-from services.users import set_creator_profile
 from tests.stack import (
     BRIEF,
     CLIENT,
@@ -175,7 +175,7 @@ async def test_order_without_enough_balance_is_refused_and_nothing_is_frozen(
     stack: Stack,
 ) -> None:
     # rule O1
-    set_creator_profile(stack.engine, CREATOR.id, CLIENT_FUNDS)  # price + fee > balance
+    set_quote(stack.engine, CREATOR.id, CLIENT_FUNDS)  # price + fee > balance
     with pytest.raises(OrderError) as refused:
         await stack.place()
     assert refused.value.kind == "Refused"

@@ -87,10 +87,15 @@ async def test_video_removed_on_day_10_is_a_retention_violation(
     order_id = (await stack.place()).terms.order_id
     await stack.to_published(order_id, video_id="v-10")
     await stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
-    await time_skipping_env.sleep(10 * DAY)
+    # Midway through day 10, away from the daily check: the time-skipping server mishandles a
+    # signal that lands while the check it just fired is still running (the real server does not).
+    await time_skipping_env.sleep(10 * DAY + timedelta(hours=12))
 
     stack.platform.remove("v-10")
     await stack.service.video_removed(order_id, "v-10", "deleted by the creator on day 10")
+    # Wait by query, not by result(): while a client awaits a result the time-skipping server
+    # skips time, and firing the pending check timer during this workflow task trips it.
+    await wait_for_status(stack, order_id, S.COMPLETED_WITH_VIOLATION)
     result = await stack.handle(order_id).result()
     assert result.status is S.COMPLETED_WITH_VIOLATION
     assert result.violation == "deleted by the creator on day 10"
@@ -111,7 +116,7 @@ async def test_periodic_check_finds_a_removed_video_without_a_signal(
     assert (await stack.view(order_id)).status is S.IN_RETENTION
 
     stack.platform.remove("v-quiet")  # the platform never tells us
-    await time_skipping_env.sleep(stack.timings.retention_check_every + timedelta(minutes=1))
+    await time_skipping_env.sleep(stack.timings.video_check_every + timedelta(minutes=1))
     result = await stack.handle(order_id).result()
     assert result.status is S.COMPLETED_WITH_VIOLATION
     assert "periodic check" in (result.violation or "")

@@ -1,0 +1,176 @@
+"""The worker is killed with SIGKILL in the middle of a settlement, after the release transfer
+committed and before the activity reported back; another worker takes over. The order must
+complete with exactly one payout."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.video_platform import SimulatedVideoPlatform
+from db import ledger
+from services.orders import OrderPolicy, OrderService
+from tests.chaos.support import (
+    TO_PUBLISHED,
+    Child,
+    Children,
+    advance,
+    assert_books_sound,
+    timeline_actions,
+    transfer_kinds,
+)
+from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, eventually, seed_parties
+from workflows.messages import Action, OrderStatus, OrderView, Timings
+
+pytestmark = pytest.mark.chaos
+S = OrderStatus
+# The client accepts by hand (no auto-accept can race the test); retention lasts 1.5 s.
+MANUAL = Timings(
+    accept_window=timedelta(minutes=10),
+    auto_accept_after=timedelta(minutes=10),
+    retention_day=timedelta(milliseconds=50),
+    video_check_every=timedelta(milliseconds=500),
+)
+# The release activity's start-to-close timeout (workflows/order.py ACTIVITY_TIMEOUT) is 30 s:
+# the lost attempt is retried only after it. This bounds the whole wait generously.
+SETTLEMENT_BOUND_S = 120
+
+
+def worker_env(client: Client, task_queue: str, engine: Engine) -> dict[str, str]:
+    return {
+        "XIGUA_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "XIGUA_TEMPORAL_NAMESPACE": client.namespace,
+        "XIGUA_TASK_QUEUE": task_queue,
+        "XIGUA_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+    }
+
+
+async def wait_for_file(path: Path, child: Child, what: str) -> None:
+    async def written() -> bool:
+        assert child.running, f"{child.name} exited early\n{child.log_tail()}"
+        return await asyncio.to_thread(path.exists)
+
+    await eventually(written, what, attempts=600)
+
+
+def release_attempts(events: list[HistoryEvent]) -> tuple[int, int, bool]:
+    """How often release_escrow was scheduled, the attempt that completed it, and whether
+    the attempt before it was lost to the start-to-close timeout."""
+    scheduled = [
+        e.event_id
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "release_escrow"
+    ]
+    assert len(scheduled) == 1, f"release_escrow scheduled {len(scheduled)} times"
+    started = next(
+        e.activity_task_started_event_attributes
+        for e in events
+        if e.HasField("activity_task_started_event_attributes")
+        and e.activity_task_started_event_attributes.scheduled_event_id == scheduled[0]
+    )
+    completed = any(
+        e.HasField("activity_task_completed_event_attributes")
+        and e.activity_task_completed_event_attributes.scheduled_event_id == scheduled[0]
+        for e in events
+    )
+    assert completed, "release_escrow never completed"
+    timed_out = started.last_failure.HasField("timeout_failure_info")
+    return len(scheduled), started.attempt, timed_out
+
+
+async def test_worker_killed_during_settlement_pays_exactly_once(
+    dev_server_env: WorkflowEnvironment,
+    sqlite_engine: Engine,
+    children: Children,
+    tmp_path: Path,
+) -> None:
+    # rules O8 A2 A3: a settlement interrupted by a dead worker completes, and pays once
+    client, engine = dev_server_env.client, sqlite_engine
+    seed_parties(engine)
+    task_queue = f"chaos-kill-{uuid.uuid4().hex[:8]}"
+    stack = Stack(
+        client=client,
+        engine=engine,
+        platform=SimulatedVideoPlatform(engine),
+        service=OrderService(client, engine, task_queue, OrderPolicy(500, MANUAL)),
+        task_queue=task_queue,
+        timings=MANUAL,
+    )
+    env = worker_env(client, task_queue, engine)
+    ready, marker = tmp_path / "worker-ready", tmp_path / "release-committed"
+    started = time.monotonic()
+    settle: asyncio.Task[OrderView] | None = None
+    try:
+        hanging = await children.start_python(
+            "hanging-worker",
+            [
+                "-m",
+                "tests.chaos.worker_process",
+                "--ready",
+                str(ready),
+                "--release-marker",
+                str(marker),
+            ],
+            env,
+        )
+        await wait_for_file(ready, hanging, "the hanging worker polls its task queue")
+
+        order_id = (await asyncio.wait_for(stack.place(), 60)).terms.order_id
+        await asyncio.wait_for(advance(stack, order_id, S.PUBLISHED), 60)
+        settle = asyncio.create_task(stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT))
+        await wait_for_file(marker, hanging, "the release transfer commits in the worker")
+
+        # The money has moved, but the activity has not reported it: the update still waits.
+        assert marker.read_text().startswith(f"{order_id} attempt=1 ")
+        assert transfer_kinds(engine, order_id) == {"freeze": 1, "release": 1}
+        assert not settle.done()
+
+        assert await children.kill(hanging) == -signal.SIGKILL
+        killed_at = time.monotonic()
+        await children.start_python("worker", ["worker.py"], env)
+
+        view = await asyncio.wait_for(settle, SETTLEMENT_BOUND_S)
+        settled_at = time.monotonic()
+        assert view.status is S.IN_RETENTION
+
+        history = await stack.handle(order_id).fetch_history()
+        scheduled, attempt, timed_out = release_attempts(list(history.events))
+        assert (scheduled, attempt, timed_out) == (1, 2, True)
+
+        result = await asyncio.wait_for(stack.handle(order_id).result(), 60)
+        assert result.status is S.COMPLETED
+        assert transfer_kinds(engine, order_id) == {"freeze": 1, "release": 1}
+        fee = stack.fee
+        assert stack.balances(order_id) == {
+            ledger.client_account(CLIENT.id): CLIENT_FUNDS - PRICE - fee,
+            ledger.escrow_account(order_id): 0,
+            ledger.creator_account(CREATOR.id): PRICE,
+            ledger.creator_account("creator-mcn"): 0,
+            ledger.mcn_account("mcn-1"): 0,
+            ledger.PLATFORM_FEES: fee,
+        }
+        assert timeline_actions(engine, order_id) == [
+            *TO_PUBLISHED,
+            "accept_delivery",
+            "retention_ended",
+        ]
+        assert_books_sound(engine)
+        print(
+            f"\nworker killed: order {order_id} settled {settled_at - killed_at:.1f} s after "
+            f"SIGKILL (release attempt {attempt}); test took {time.monotonic() - started:.1f} s"
+        )
+    finally:
+        if settle is not None and not settle.done():
+            settle.cancel()
+        await stack.terminate_open_orders()  # Stack.place recorded the order
