@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.orders import OrderError
@@ -53,6 +54,12 @@ def install(app: FastAPI) -> None:
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # A body that cannot be decoded is a malformed request like any other (rule A1).
+        status = 422 if exc.status_code == 400 else exc.status_code
+        return JSONResponse({"detail": exc.detail}, status_code=status, headers=exc.headers)
 
     @app.exception_handler(OrderError)
     async def order_error(request: Request, exc: OrderError) -> JSONResponse:

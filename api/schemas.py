@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -193,7 +193,9 @@ class ReviewItem(BaseModel):
 
 
 class Problem(BaseModel):
-    detail: str
+    """Every error: a plain reason, or for a malformed request FastAPI's list of field errors."""
+
+    detail: str | list[dict[str, Any]]
 
 
 class Health(BaseModel):

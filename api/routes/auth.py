@@ -28,7 +28,7 @@ def public(user: User) -> UserPublic:
     "/auth/signup",
     status_code=201,
     response_model=UserPublic,
-    responses={409: {"model": Problem}},
+    responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def sign_up(body: SignUp, context: ContextDep) -> UserPublic:
     """Create a client, creator or MCN account (reviewers and ops are made by an admin)."""
@@ -45,6 +45,7 @@ async def sign_up(body: SignUp, context: ContextDep) -> UserPublic:
     "/auth/token",
     response_model=Token,
     responses={
+        422: {"model": Problem},
         401: {"model": Problem},
         429: {
             "model": Problem,

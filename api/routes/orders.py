@@ -189,7 +189,8 @@ async def _act(
         # so a second review of the same script gets the workflow's 409, not a 404.
         _visible_order(context, user, order_id)
     fields = body.model_dump() if body is not None else {}
-    request_id = key or uuid.uuid4().hex
+    # Hashed: a key may hold any characters, a workflow request id only a few.
+    request_id = idempotency.derived_id(user.id, key) if key else uuid.uuid4().hex
     actor = Actor(id=user.id, role=user.role)
     payload = _INPUTS.get(action, ActionInput)(actor=actor, request_id=request_id, **fields)
 
