@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     token_ttl: Duration = timedelta(hours=24)
     # Seconds an API request waits on Temporal before answering 503.
     temporal_rpc_timeout: Duration = timedelta(seconds=15)
+    # Rule C2's thresholds for opening the task.
+    min_fans: int = Field(default=10_000, ge=0)
+    min_avg_plays: int = Field(default=1_000, ge=0)
+    recent_videos: int = Field(default=20, ge=1)
+    # Mount the routes that drive the local video-platform simulator (tests, demos, staging).
+    simulator_routes: bool = True
+
     # host:port where the worker serves the Temporal SDK's Prometheus metrics; off if empty.
     worker_metrics_address: str = ""
 

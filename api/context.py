@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from adapters.payments import SimulatedPaymentRails
+from adapters.telephony import NumberProvider, SimulatedNumberProvider
+from adapters.video_platform import SimulatedVideoPlatform
 from api.errors import Unavailable
 from bootstrap import connect_temporal
 from config import Settings
+from services.creators import Thresholds
 from services.orders import OrderPolicy, OrderService
 
 CONNECT_TIMEOUT_S = 5.0
@@ -23,6 +27,21 @@ class AppContext:
     engine: Engine
     temporal: Client | None = None
     _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Adapters for what lies outside: the local simulators unless a real one is wired in.
+    platform: SimulatedVideoPlatform = field(init=False)
+    rails: SimulatedPaymentRails = field(init=False)
+    numbers: NumberProvider = field(default_factory=SimulatedNumberProvider)
+
+    def __post_init__(self) -> None:
+        self.platform = SimulatedVideoPlatform(self.engine)
+        self.rails = SimulatedPaymentRails(self.engine)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        s = self.settings
+        return Thresholds(
+            min_fans=s.min_fans, min_avg_plays=s.min_avg_plays, recent_videos=s.recent_videos
+        )
 
     async def client(self) -> Client:
         if self.temporal is None:

@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from api import errors, limits, metrics
 from api.context import AppContext
-from api.routes import auth, health, orders, reviews
+from api.routes import auth, creators, health, orders, reviews, simulator, wallet
 from config import Settings, get_settings
 from db.engine import make_engine
 
@@ -42,6 +42,15 @@ def create_app(
     errors.install(app)
     limits.install(app)
     metrics.install(app)
-    for router in (health.router, auth.router, orders.router, reviews.router):
+    for router in (
+        health.router,
+        auth.router,
+        orders.router,
+        reviews.router,
+        creators.router,
+        wallet.router,
+    ):
         app.include_router(router)
+    if settings.simulator_routes:
+        app.include_router(simulator.router)
     return app

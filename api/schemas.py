@@ -200,3 +200,189 @@ class Problem(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+# --- creators ---
+
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9]\d{9}$")]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$"
+    ),
+]
+AccountId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
+
+
+class ContactBody(Input):
+    phone: Phone = Field(description="mainland mobile number, 11 digits")
+    email: Email
+
+
+class BindAccountBody(Input):
+    login_platform: Literal["douyin", "toutiao", "huoshan"]
+    login_account: AccountId
+    xigua_account_id: AccountId
+
+
+class QuoteBody(Input):
+    quote_fen: int = Field(gt=0, le=100_000_000)
+
+
+class AcceptingBody(Input):
+    accepting: bool
+
+
+class McnBody(Input):
+    mcn_id: AccountId | None
+
+
+class CheckPublic(BaseModel):
+    condition: str
+    passed: bool
+    measured: int | bool
+    threshold: int | bool
+
+
+class ApplicationPublic(BaseModel):
+    approved: bool
+    checks: list[CheckPublic]
+    unmet: list[CheckPublic]
+
+
+class CreatorProfile(BaseModel):
+    """The creator's own view of its profile (its own contact details included)."""
+
+    id: str
+    display_name: str
+    xigua_account_id: str | None
+    task_opened: bool
+    quote_fen: int | None
+    accepting_orders: bool
+    mcn_id: str | None
+    phone: str | None
+    email: str | None
+    fans: int
+    avg_plays: int
+    category: str | None
+    credit_score: int
+    orderable: bool
+    not_orderable_because: list[str]
+
+
+class CreatorCard(BaseModel):
+    """A creator in the square: what a client chooses by, never how to reach them."""
+
+    id: str
+    display_name: str
+    quote_fen: int
+    fans: int
+    avg_plays: int
+    category: str | None
+    credit_score: int
+    in_mcn: bool
+
+
+class CreatorPage(BaseModel):
+    items: list[CreatorCard]
+    next_cursor: str | None
+
+
+# --- wallets ---
+
+
+class TopUpBody(Input):
+    amount_fen: int = Field(gt=0, le=100_000_000)
+
+
+class WithdrawalBody(Input):
+    amount_fen: int = Field(gt=0, le=100_000_000)
+    bank_account: Annotated[str, StringConstraints(pattern=r"^\d{12,30}$")]
+
+
+class PaymentPublic(BaseModel):
+    id: str
+    kind: Literal["top_up", "withdrawal"]
+    amount_fen: int
+    status: Literal["pending", "succeeded", "failed"]
+    failure: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Wallet(BaseModel):
+    account: str
+    balance_fen: int
+
+
+class StatementLinePublic(BaseModel):
+    entry_id: int
+    at: datetime
+    kind: str
+    amount_fen: int
+    order_id: str | None
+
+
+class StatementPage(BaseModel):
+    items: list[StatementLinePublic]
+    next_cursor: str | None
+
+
+class CreatorEarningsPublic(BaseModel):
+    creator_id: str
+    orders: int
+    earned_fen: int
+
+
+# --- order extras ---
+
+
+class ContactPublic(BaseModel):
+    """The number that forwards to the other side of the order (never their real one)."""
+
+    order_id: str
+    counterpart_role: Role
+    virtual_number: str
+
+
+class SamplePublic(BaseModel):
+    at: datetime
+    video_id: str
+    public: bool
+    plays: int
+    likes: int
+    comments: int
+    shares: int
+    completion_rate: float
+
+
+class MarketingData(BaseModel):
+    order_id: str
+    cost_fen: int = Field(description="what the client paid: price plus service fee")
+    samples: list[SamplePublic]
+    plays: int
+    engagements: int
+    cpm_fen: int | None = Field(description="cost per thousand plays")
+    cpe_fen: int | None = Field(description="cost per engagement (like, comment, share)")
+
+
+# --- the video-platform simulator ---
+
+
+class EngagementBody(Input):
+    plays: int = Field(default=0, ge=0, le=1_000_000_000)
+    likes: int = Field(default=0, ge=0, le=1_000_000_000)
+    comments: int = Field(default=0, ge=0, le=1_000_000_000)
+    shares: int = Field(default=0, ge=0, le=1_000_000_000)
+    completion_rate: float | None = Field(default=None, ge=0, le=1)
+
+
+class AccountMetricsBody(Input):
+    fans_toutiao: int = Field(ge=0, le=10_000_000_000)
+    fans_xigua: int = Field(ge=0, le=10_000_000_000)
+    unhealthy: bool = False
+    original: bool = True
+    category: Annotated[str, StringConstraints(max_length=32)] | None = None
+    recent_plays: list[Annotated[int, Field(ge=0)]] = Field(max_length=100)

@@ -244,6 +244,14 @@ def why_not_orderable(engine: Engine, creator_id: str) -> list[str]:
     return _why_not_orderable(row)
 
 
+def mcn_of(engine: Engine, creator_id: str) -> str | None:
+    with engine.connect() as conn:
+        mcn = conn.execute(
+            select(creators.c.mcn_id).where(creators.c.user_id == creator_id)
+        ).scalar()
+    return str(mcn) if mcn is not None else None
+
+
 def profile(engine: Engine, creator_id: str) -> Row[Any]:
     with engine.connect() as conn:
         row = conn.execute(

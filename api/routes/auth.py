@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from api import limits
 from api.deps import BearerToken, ContextDep, CurrentUser
 from api.errors import ApiError
-from api.schemas import Problem, SignUp, Token, UserPublic
-from services import auth
+from api.schemas import ContactBody, Problem, SignUp, Token, UserPublic
+from services import auth, creators
 from services.auth import User
 
 router = APIRouter(tags=["identity"])
@@ -96,3 +96,13 @@ async def log_out(user: CurrentUser, token: BearerToken, context: ContextDep) ->
 async def me(user: CurrentUser) -> UserPublic:
     """The account behind the token."""
     return public(user)
+
+
+@router.put(
+    "/me/contact",
+    status_code=204,
+    responses={401: {"model": Problem}, 422: {"model": Problem}},
+)
+async def set_contact(body: ContactBody, user: CurrentUser, context: ContextDep) -> None:
+    """Give your real phone and e-mail; the other side of an order sees a virtual number."""
+    creators.set_contact(context.engine, user.id, body.phone, body.email)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api import idempotency
@@ -18,6 +18,8 @@ from api.access import ROLE_FOR_ACTION, visible_to
 from api.deps import ContextDep, CurrentUser, IdempotencyKey, OrdersDep, require
 from api.errors import ApiError, from_order_error
 from api.schemas import (
+    ContactPublic,
+    MarketingData,
     OrderPage,
     OrderPublic,
     OrderSummary,
@@ -25,11 +27,13 @@ from api.schemas import (
     Problem,
     ReasonBody,
     ReviewBody,
+    SamplePublic,
     ScriptBody,
     TimelineEntryPublic,
     VideoBody,
 )
 from db import orders as projection
+from services import contacts, marketing
 from services.auth import User
 from services.orders import OrderError, OrderService, PlaceOrder
 from workflows.messages import (
@@ -398,3 +402,63 @@ async def accept_delivery(
 ) -> JSONResponse:
     """Client: accept the published video; the escrow is released to the creator at once."""
     return await _act(Action.ACCEPT_DELIVERY, order_id, user, context, orders, idempotency_key)
+
+
+@router.get("/orders/{order_id}/contact", response_model=ContactPublic, responses=ERRORS)
+async def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> ContactPublic:
+    """The virtual number that reaches the other side of the order, once it is accepted."""
+    require(user, Role.CLIENT, Role.CREATOR)
+    row = projection.find_order(context.engine, order_id, visible_to(user))
+    if row is None:
+        raise ApiError(404, f"order {order_id} not found")
+    client_side = user.role is Role.CLIENT
+    other = row.creator_id if client_side else row.client_id
+    try:
+        number = contacts.virtual_number(
+            context.engine, context.numbers, order_id, OrderStatus(row.status), user.id, other
+        )
+    except contacts.NoContactYet as e:
+        raise ApiError(409, str(e)) from e
+    return ContactPublic(
+        order_id=order_id,
+        counterpart_role=Role.CREATOR if client_side else Role.CLIENT,
+        virtual_number=number,
+    )
+
+
+def _marketing(
+    context: ContextDep, user: User, order_id: str
+) -> tuple[Any, list[marketing.Sample]]:
+    row = projection.find_order(context.engine, order_id, visible_to(user))
+    if row is None:
+        raise ApiError(404, f"order {order_id} not found")
+    return row, marketing.samples(context.engine, order_id)
+
+
+@router.get("/orders/{order_id}/stats", response_model=MarketingData, responses=ERRORS)
+async def stats(order_id: OrderId, user: CurrentUser, context: ContextDep) -> MarketingData:
+    """The published video's numbers over time (O11), with cost per mille and per engagement."""
+    row, samples = _marketing(context, user, order_id)
+    cost = int(row.price_fen) + int(row.fee_fen)
+    last = samples[-1] if samples else None
+    plays, engagements = (last.plays, last.engagements) if last else (0, 0)
+    return MarketingData(
+        order_id=order_id,
+        cost_fen=cost,
+        samples=[SamplePublic(**vars(s)) for s in samples],
+        plays=plays,
+        engagements=engagements,
+        cpm_fen=marketing.cpm_fen(cost, plays),
+        cpe_fen=marketing.cpe_fen(cost, engagements),
+    )
+
+
+@router.get(
+    "/orders/{order_id}/stats/plays.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "SVG line chart"}, **ERRORS},
+)
+async def plays_chart(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Response:
+    """A chart of the video's plays over time (SVG)."""
+    _, samples = _marketing(context, user, order_id)
+    return Response(marketing.plays_chart_svg(order_id, samples), media_type="image/svg+xml")

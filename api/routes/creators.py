@@ -1,0 +1,213 @@
+"""Creators: opening the task (C1-C7) and the creator square (S1)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ContextDep, CurrentUser, require
+from api.errors import ApiError
+from api.schemas import (
+    AcceptingBody,
+    ApplicationPublic,
+    BindAccountBody,
+    CheckPublic,
+    CreatorCard,
+    CreatorPage,
+    CreatorProfile,
+    McnBody,
+    Problem,
+    QuoteBody,
+)
+from services import creators
+from services.creators import CreatorError, LoginPlatform, SortBy, SquareQuery
+from workflows.messages import Role
+
+router = APIRouter(tags=["creators"])
+ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 409, 422)}
+STATUS_FOR_KIND = {"Conflict": 409, "InvalidState": 409, "NotFound": 404, "InvalidInput": 422}
+
+
+def _failed(e: CreatorError) -> ApiError:
+    return ApiError(STATUS_FOR_KIND.get(e.kind, 409), e.message)
+
+
+def _profile(context: ContextDep, creator_id: str) -> CreatorProfile:
+    row = creators.profile(context.engine, creator_id)
+    return CreatorProfile(
+        id=row.user_id,
+        display_name=row.display_name,
+        xigua_account_id=row.xigua_account_id,
+        task_opened=row.task_opened_at is not None,
+        quote_fen=row.quote_fen,
+        accepting_orders=row.accepting_orders,
+        mcn_id=row.mcn_id,
+        phone=row.phone,
+        email=row.email,
+        fans=row.fans,
+        avg_plays=row.avg_plays,
+        category=row.category,
+        credit_score=row.credit_score,
+        orderable=row.orderable,
+        not_orderable_because=creators.why_not_orderable(context.engine, creator_id),
+    )
+
+
+def _creator(user: CurrentUser, context: ContextDep) -> str:
+    require(user, Role.CREATOR)
+    creators.ensure_creator(context.engine, user.id)
+    return user.id
+
+
+@router.get("/creators/me", response_model=CreatorProfile, responses=ERRORS)
+async def my_profile(user: CurrentUser, context: ContextDep) -> CreatorProfile:
+    """The caller's creator profile, and every reason it cannot be ordered yet."""
+    return _profile(context, _creator(user, context))
+
+
+@router.put("/creators/me/xigua-account", response_model=CreatorProfile, responses=ERRORS)
+async def bind_account(
+    body: BindAccountBody, user: CurrentUser, context: ContextDep
+) -> CreatorProfile:
+    """Bind the Xigua account, signed in with Douyin, Toutiao or Huoshan; one creator each."""
+    creator_id = _creator(user, context)
+    try:
+        creators.bind_xigua_account(
+            context.engine,
+            creator_id,
+            LoginPlatform(body.login_platform),
+            body.login_account,
+            body.xigua_account_id,
+        )
+    except CreatorError as e:
+        raise _failed(e) from e
+    return _profile(context, creator_id)
+
+
+@router.post("/creators/me/task-application", response_model=ApplicationPublic, responses=ERRORS)
+async def apply(user: CurrentUser, context: ContextDep) -> ApplicationPublic:
+    """Apply to open the task: eligibility is read from Xigua now; a refusal lists why."""
+    creator_id = _creator(user, context)
+    try:
+        result = await run_in_threadpool(
+            creators.apply_for_task,
+            context.engine,
+            context.platform,
+            creator_id,
+            context.thresholds,
+        )
+    except CreatorError as e:
+        raise _failed(e) from e
+    checks = [CheckPublic(**vars(c)) for c in result.checks]
+    return ApplicationPublic(
+        approved=result.approved, checks=checks, unmet=[c for c in checks if not c.passed]
+    )
+
+
+@router.put("/creators/me/quote", response_model=CreatorProfile, responses=ERRORS)
+async def set_quote(body: QuoteBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
+    """Set the price, in fen, of one customised video that carries an advert."""
+    creator_id = _creator(user, context)
+    creators.set_quote(context.engine, creator_id, body.quote_fen)
+    return _profile(context, creator_id)
+
+
+@router.put("/creators/me/accepting", response_model=CreatorProfile, responses=ERRORS)
+async def set_accepting(
+    body: AcceptingBody, user: CurrentUser, context: ContextDep
+) -> CreatorProfile:
+    """Switch accepting orders on or off; orders already running go on either way."""
+    creator_id = _creator(user, context)
+    creators.set_accepting(context.engine, creator_id, body.accepting)
+    return _profile(context, creator_id)
+
+
+@router.put("/creators/me/mcn", response_model=CreatorProfile, responses=ERRORS)
+async def set_mcn(body: McnBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
+    """Join an MCN (which then receives the earnings of new orders) or leave it (null)."""
+    creator_id = _creator(user, context)
+    try:
+        creators.set_mcn(context.engine, creator_id, body.mcn_id)
+    except CreatorError as e:
+        raise _failed(e) from e
+    return _profile(context, creator_id)
+
+
+@router.get("/creators", response_model=CreatorPage, responses=ERRORS)
+async def creator_square(
+    user: CurrentUser,
+    context: ContextDep,
+    max_price_fen: Annotated[int | None, Query(ge=0)] = None,
+    min_fans: Annotated[int | None, Query(ge=0)] = None,
+    min_avg_plays: Annotated[int | None, Query(ge=0)] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    sort: SortBy = SortBy.PRICE,
+    descending: bool = False,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> CreatorPage:
+    """The creator square: orderable creators, filtered, sorted, in pages with a stable order."""
+    del user  # any signed-in user may browse
+    query = SquareQuery(
+        max_price_fen=max_price_fen,
+        min_fans=min_fans,
+        min_avg_plays=min_avg_plays,
+        category=category,
+        sort=sort,
+        descending=descending,
+        limit=limit + 1,
+        after=_decode(cursor) if cursor else None,
+    )
+    rows = creators.square(context.engine, query)
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    return CreatorPage(
+        items=[_card(r) for r in page],
+        next_cursor=_encode(creators.sort_value(last, sort), last.user_id)
+        if more and last
+        else None,
+    )
+
+
+@router.get("/creators/{creator_id}", response_model=CreatorCard, responses=ERRORS)
+async def creator_card(
+    creator_id: Annotated[str, Path(max_length=64)], user: CurrentUser, context: ContextDep
+) -> CreatorCard:
+    """One creator's card, as the square shows it."""
+    del user
+    try:
+        row = creators.profile(context.engine, creator_id)
+    except CreatorError as e:
+        raise _failed(e) from e
+    if row.quote_fen is None:
+        raise ApiError(404, f"creator {creator_id} not found")
+    return _card(row)
+
+
+def _card(row: Any) -> CreatorCard:
+    return CreatorCard(
+        id=row.user_id,
+        display_name=row.display_name,
+        quote_fen=row.quote_fen,
+        fans=row.fans,
+        avg_plays=row.avg_plays,
+        category=row.category,
+        credit_score=row.credit_score,
+        in_mcn=row.mcn_id is not None,
+    )
+
+
+def _encode(value: int, creator_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{value}|{creator_id}".encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[int, str]:
+    try:
+        value, creator_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return int(value), creator_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
+        raise ApiError(422, "invalid cursor: pass next_cursor from a previous page") from e

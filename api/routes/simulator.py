@@ -1,0 +1,56 @@
+"""Drive the local video-platform simulator, as Xigua's own users and webhooks would: set an
+account's metrics, add plays, take a video down. Ops only; mounted with XIGUA_SIMULATOR_ROUTES."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from adapters.video_platform import AccountMetrics, VideoNotFound, VideoStats
+from api.deps import ContextDep, CurrentUser, require
+from api.errors import ApiError
+from api.schemas import AccountMetricsBody, EngagementBody, Problem
+from services.orders import OrderNotFound
+from workflows.messages import Role
+
+router = APIRouter(prefix="/simulator", tags=["video-platform simulator"])
+ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 422, 503)}
+PlatformId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+@router.put("/accounts/{xigua_account_id}", status_code=204, responses=ERRORS)
+async def set_account(
+    xigua_account_id: PlatformId, body: AccountMetricsBody, user: CurrentUser, context: ContextDep
+) -> None:
+    """Set a Xigua account's fans, flags and recent plays (what eligibility is judged on)."""
+    require(user, Role.OPS)
+    context.platform.set_account(xigua_account_id, AccountMetrics(**body.model_dump()))
+
+
+@router.post("/videos/{video_id}/engagement", response_model=VideoStats, responses=ERRORS)
+async def add_engagement(
+    video_id: PlatformId, body: EngagementBody, user: CurrentUser, context: ContextDep
+) -> VideoStats:
+    """Add plays, likes, comments and shares to a video (its numbers as the platform shows)."""
+    require(user, Role.OPS)
+    try:
+        return context.platform.add_engagement(video_id, **body.model_dump())
+    except VideoNotFound as e:
+        raise ApiError(404, f"video {video_id} not found") from e
+
+
+@router.post("/videos/{video_id}/remove", status_code=204, responses=ERRORS)
+async def remove_video(video_id: PlatformId, user: CurrentUser, context: ContextDep) -> None:
+    """Take a video down, and tell its order, as the platform's webhook does (O9, O10)."""
+    require(user, Role.OPS)
+    try:
+        order_id = context.platform.remove(video_id)
+    except VideoNotFound as e:
+        raise ApiError(404, f"video {video_id} not found") from e
+    if order_id is not None:
+        orders = await context.orders()
+        # An order that has already ended has nothing left to watch.
+        with contextlib.suppress(OrderNotFound):
+            await orders.video_removed(order_id, video_id, "the video was taken down on Xigua")
