@@ -24,6 +24,7 @@ STATUS_FOR_KIND = {
     "InvalidInput": 422,
     "RequestIdReused": 422,
     "Conflict": 422,
+    "VideoNotFound": 422,
 }
 UNAVAILABLE_RPC = {
     RPCStatusCode.UNAVAILABLE,

@@ -228,7 +228,7 @@ class BindAccountBody(Input):
 
 
 class QuoteBody(Input):
-    quote_fen: int = Field(gt=0, le=100_000_000)
+    quote_fen: int = Field(gt=0, le=100_000_000, strict=True)
 
 
 class AcceptingBody(Input):
@@ -294,11 +294,11 @@ class CreatorPage(BaseModel):
 
 
 class TopUpBody(Input):
-    amount_fen: int = Field(gt=0, le=100_000_000)
+    amount_fen: int = Field(gt=0, le=100_000_000, strict=True)
 
 
 class WithdrawalBody(Input):
-    amount_fen: int = Field(gt=0, le=100_000_000)
+    amount_fen: int = Field(gt=0, le=100_000_000, strict=True)
     bank_account: Annotated[str, StringConstraints(pattern=r"^\d{12,30}$")]
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from db.schema import api_tokens, users
+from services.creators import ensure_creator
 from workflows.messages import Role
 
 SELF_SERVICE_ROLES = frozenset({Role.CLIENT, Role.CREATOR, Role.MCN})
@@ -71,6 +72,8 @@ def sign_up(
             )
     except IntegrityError as e:
         raise UsernameTaken(username) from e
+    if role is Role.CREATOR:
+        ensure_creator(engine, user.id)
     return user
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from db.schema import users
 from db.sql import insert_ignore
+from services.creators import ensure_creator
 from workflows.messages import Role
 
 
@@ -26,3 +27,5 @@ def create_user(engine: Engine, user_id: str, role: Role, display_name: str) -> 
                 "created_at": datetime.now(UTC),
             },
         )
+    if role is Role.CREATOR:
+        ensure_creator(engine, user_id)
