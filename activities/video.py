@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -61,7 +59,7 @@ class VideoActivities:
                     "order_id": request.order_id,
                     "sample": request.sample,
                     "video_id": request.video_id,
-                    "at": datetime.now(UTC),
+                    "at": request.at,
                     **sample.model_dump(),
                 },
             )

@@ -265,6 +265,8 @@ class StatsRequest(Model):
     video_id: str
     # The sample's number within the order: what makes a retried collection write once.
     sample: int
+    # The order's time of the check (workflow time, also right when time is skipped in tests).
+    at: datetime
 
 
 class VideoSample(Model):

@@ -214,6 +214,7 @@ class OrderWorkflow:
             order_id=self._terms.order_id,
             video_id=self._current_video_id() or "",
             sample=self._samples,
+            at=workflow.now(),
         )
         sample = await self._activity("collect_video_stats", request, result_type=VideoSample)
         assert isinstance(sample, VideoSample)
