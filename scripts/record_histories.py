@@ -1,0 +1,169 @@
+"""Record one history of every order path into tests/histories/, for the replay test.
+
+    python -m scripts.record_histories
+
+Run it when a deliberate, patched change of OrderWorkflow should be captured as a new
+baseline (keep the old files: old histories must keep replaying). See docs/WORKFLOW_CHANGES.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from bootstrap import register_search_attributes
+from db import ledger
+from db.ledger import Leg
+from db.engine import make_engine
+from db.migrate import upgrade
+from temporal_bins import temporal_test_server
+from services.creators import set_quote
+from services.orders import OrderError
+from services.wallets import start_withdrawal
+from services.withdrawals import withdraw
+from tests.stack import CLIENT, CREATOR, REVIEWER, Stack, running_stack
+from workflows.messages import Action, WithdrawalInput
+
+HISTORIES = Path(__file__).resolve().parents[1] / "tests" / "histories"
+DAY = timedelta(days=1)
+Path_ = Callable[[Stack, WorkflowEnvironment, str], Awaitable[None]]
+
+
+async def accepted(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.to_published(order_id)
+    await stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
+    await env.sleep(31 * DAY)
+
+
+async def auto_accepted(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.to_published(order_id, video_id="v-first")
+    await env.sleep(2 * DAY + DAY / 2)
+    await stack.act(order_id, Action.REPUBLISH, CREATOR, video_id="v-second")
+    await env.sleep(40 * DAY)
+
+
+async def auto_cancelled(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await env.sleep(25 * timedelta(hours=1))
+
+
+async def declined(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.act(order_id, Action.DECLINE, CREATOR, reason="fully booked")
+
+
+async def rejected_loops(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="v1")
+    await stack.act(
+        order_id, Action.REVIEW_SCRIPT, REVIEWER, approve=False, reason="absolute claim"
+    )
+    await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="v2")
+    await stack.act(order_id, Action.REVIEW_SCRIPT, REVIEWER, approve=True)
+    await stack.act(order_id, Action.REJECT_SCRIPT, CLIENT, reason="mention the price")
+    await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="v3")
+    await stack.act(order_id, Action.REVIEW_SCRIPT, REVIEWER, approve=True)
+    await stack.act(order_id, Action.CONFIRM_SCRIPT, CLIENT)
+    await stack.act(order_id, Action.SUBMIT_VIDEO, CREATOR, video_id="v-1")
+    await stack.act(order_id, Action.REVIEW_VIDEO, REVIEWER, approve=False, reason="logo hidden")
+    await stack.act(order_id, Action.SUBMIT_VIDEO, CREATOR, video_id="v-2")
+    await stack.act(order_id, Action.REVIEW_VIDEO, REVIEWER, approve=True)
+    await stack.act(order_id, Action.REJECT_VIDEO, CLIENT, reason="too dark")
+    await stack.act(order_id, Action.SUBMIT_VIDEO, CREATOR, video_id="v-3")
+    await stack.act(order_id, Action.REVIEW_VIDEO, REVIEWER, approve=True)
+    await stack.act(order_id, Action.CONFIRM_VIDEO, CLIENT)
+    await stack.act(order_id, Action.PUBLISH, CLIENT)
+    await stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
+    await env.sleep(31 * DAY)
+
+
+async def retention_violation(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.to_published(order_id, video_id="v-gone")
+    await stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
+    await env.sleep(9 * DAY + DAY / 2)
+    stack.platform.remove("v-gone")
+    await stack.service.video_removed(order_id, "v-gone", "deleted on day 10")
+
+
+async def refused(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    del stack, env, order_id  # placed with a quote above the client's balance; nothing else
+
+
+PATHS: dict[str, Path_] = {
+    "accepted": accepted,
+    "auto_accepted_after_republish": auto_accepted,
+    "auto_cancelled": auto_cancelled,
+    "declined": declined,
+    "rejected_loops": rejected_loops,
+    "retention_violation": retention_violation,
+    "refused": refused,
+}
+
+
+async def record(client: Client, env: WorkflowEnvironment, workdir: Path) -> None:
+    for name, drive in PATHS.items():
+        url = f"sqlite:///{workdir / name}.db"
+        upgrade(url)
+        async with running_stack(client, make_engine(url)) as stack:
+            if drive is refused:
+                set_quote(stack.engine, CREATOR.id, 10**9)
+            order_id = f"history-{name}"
+            with contextlib.suppress(OrderError):  # the refused order raises, as intended
+                await stack.place(order_id=order_id)
+            await drive(stack, env, order_id)
+            await save(stack.handle(order_id), f"order_{name}")
+    await record_withdrawal(client, workdir)
+
+
+async def record_withdrawal(client: Client, workdir: Path) -> None:
+    url = f"sqlite:///{workdir / 'withdrawal'}.db"
+    upgrade(url)
+    engine = make_engine(url)
+    async with running_stack(client, engine) as stack:
+        # Earnings set up straight in the ledger: the order paths above record how they arise.
+        ledger.transfer(engine, "history-earnings", "release", [
+            Leg(ledger.EXTERNAL, -5_000), Leg(ledger.creator_account(CREATOR.id), 5_000)
+        ])  # fmt: skip
+        for name, bank in (("paid", "6222020200112233445"), ("returned", "0000111122223333")):
+            request = WithdrawalInput(
+                withdrawal_id=f"history-{name}",
+                user_id=CREATOR.id,
+                account_id=ledger.creator_account(CREATOR.id),
+                amount_fen=1_000,
+                bank_account=bank,
+            )
+            start_withdrawal(engine, request.withdrawal_id, CREATOR.id, 1_000, bank)
+            await withdraw(client, stack.task_queue, request, timedelta(seconds=30))
+            handle = client.get_workflow_handle(f"withdrawal-{request.withdrawal_id}")
+            await save(handle, f"withdrawal_{name}")
+
+
+async def save(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    await handle.result()
+    history = await handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
+    print(f"{name}: {len(history.events)} events")
+
+
+async def main() -> None:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=temporal_test_server()
+    )
+    try:
+        await register_search_attributes(env.client)
+        HISTORIES.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory() as workdir:
+            await record(env.client, env, Path(workdir))
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
