@@ -22,14 +22,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from bootstrap import register_search_attributes
 from db import ledger
-from db.ledger import Leg
 from db.engine import make_engine
+from db.ledger import Leg
 from db.migrate import upgrade
-from temporal_bins import temporal_test_server
 from services.creators import set_quote
 from services.orders import OrderError
 from services.wallets import start_withdrawal
 from services.withdrawals import withdraw
+from temporal_bins import temporal_test_server
 from tests.stack import CLIENT, CREATOR, REVIEWER, Stack, running_stack
 from workflows.messages import Action, WithdrawalInput
 

@@ -7,7 +7,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Select,
+    and_,
+    select,
+    tuple_,
+    update,
+)
 
 from adapters.video_platform import AccountNotFound, VideoPlatform
 from db.schema import creators, credit_events, users
@@ -320,6 +330,12 @@ class SquareQuery:
 def square(engine: Engine, q: SquareQuery) -> list[Row[Any]]:
     """Orderable creators only, filtered and sorted, in a stable order (ties broken by id)
     that keyset cursors resume without skipping or repeating a card."""
+    with engine.connect() as conn:
+        return cast(list[Row[Any]], list(conn.execute(square_query(q)).all()))
+
+
+def square_query(q: SquareQuery) -> Select[Any]:
+    """The square's SELECT: each sort walks one of the ix_creators_square_* indexes."""
     key = SORT_COLUMNS[q.sort]
     conditions: list[ColumnElement[bool]] = [creators.c.orderable.is_(True)]
     if q.max_price_fen is not None:
@@ -334,7 +350,7 @@ def square(engine: Engine, q: SquareQuery) -> list[Row[Any]]:
         position = tuple_(key, creators.c.user_id)
         conditions.append(position < q.after if q.descending else position > q.after)
     order = [key.desc(), creators.c.user_id.desc()] if q.descending else [key, creators.c.user_id]
-    query = (
+    query: Select[Any] = (
         select(
             creators.c.user_id,
             users.c.display_name,
@@ -350,8 +366,7 @@ def square(engine: Engine, q: SquareQuery) -> list[Row[Any]]:
         .order_by(*order)
         .limit(q.limit)
     )
-    with engine.connect() as conn:
-        return cast(list[Row[Any]], list(conn.execute(query).all()))
+    return query
 
 
 def sort_value(row: Row[Any], sort: SortBy) -> int:
