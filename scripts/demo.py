@@ -11,11 +11,13 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+from adapters.video_platform import SimulatedVideoPlatform
 from bootstrap import connect_temporal
 from config import get_settings
 from db import ledger
 from db.engine import make_engine
 from scripts.seed import DEMO_CLIENT, DEMO_CREATOR, DEMO_REVIEWER, seed_demo
+from services import marketing
 from services.orders import OrderPolicy, OrderService, PlaceOrder
 from workflows.messages import (
     Action,
@@ -137,6 +139,8 @@ async def main(pace: float) -> None:
         ActionInput(actor=CLIENT, request_id=rid()),
     )
 
+    # Viewers find the video on Xigua (the simulator stands in for them).
+    SimulatedVideoPlatform(engine).add_engagement(video, 120_000, 2_400, 310, 290, 0.46)
     print(f"waiting {DEMO_TIMINGS.auto_accept_after.seconds} s for automatic acceptance ...")
     handle = service._handle(order_id)
     # A demo for human eyes: polling the query once a second is plenty.
@@ -151,6 +155,14 @@ async def main(pace: float) -> None:
     print(f"waiting for the retention period ({days} demo days = {seconds:.0f} s) ...")
     result = await handle.result()
     print(f"order {order_id} ended: {result.status}")
+    samples = marketing.samples(engine, order_id)
+    cost = view.terms.total_fen
+    last = samples[-1]
+    print(
+        f"marketing data: {len(samples)} samples; {last.plays:,} plays, "
+        f"{last.engagements:,} engagements; CPM {yuan(marketing.cpm_fen(cost, last.plays) or 0)}, "
+        f"CPE {yuan(marketing.cpe_fen(cost, last.engagements) or 0)}"
+    )
     problems = ledger.check_invariants(engine)
     print("ledger invariants: " + ("all hold" if not problems else "; ".join(problems)))
 
