@@ -1,0 +1,602 @@
+"""`make bench`: whole orders through the HTTP API, against a bare-SDK baseline on the same
+Temporal server. `python -m bench.orders --help` for the options.
+
+What runs: a Temporal dev server (SQLite file, WAL), the worker (`python worker.py`) and the API
+(`python -m api`) as separate processes, as `make run` starts them, in a temporary directory.
+The app database is migrated and seeded (the demo data, plus one funded client and one creator
+per concurrent driver), and every party logs in through POST /auth/token.
+
+One order is: POST /orders, then accept, script, script/review, script/confirm, video,
+video/review, video/confirm, publish and accept-delivery, each a POST, each awaited before the
+next. An order *counts* when accept-delivery has returned: throughput is completed sequences of
+user actions per second. The order's workflow goes on (retention: 30 "days" of
+--retention-day, then `completed`); how long that takes is reported separately.
+
+The baseline is `BareOrder` (bench/bare.py): a workflow with the same number of updates,
+activities, local activities and tail timers as a measured order history, driven by the
+Temporal client with the same number of orders at the same concurrency; no HTTP, no database.
+
+The last line is `throughput ratio vs bare SDK: R` (ours / baseline)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, func, select
+from temporalio.client import Client
+
+from adapters.payments import MAX_SIMULATED_CHARGE_FEN, SimulatedPaymentRails
+from adapters.video_platform import SimulatedVideoPlatform
+from bench import baseline, profile
+from bench.baseline import Shape
+from bench.stack import (
+    CpuMeter,
+    Sampler,
+    Stack,
+    free_port,
+    hwm_mb,
+    machine,
+    measuring_cpu,
+    ms_summary,
+    percentile,
+    run_pool,
+    terminate_on_sigterm,
+    wait_for_http,
+    wait_for_temporal,
+)
+from db.engine import make_engine
+from db.migrate import upgrade
+from db.schema import order_timeline, orders
+from scripts.seed import DEMO_PASSWORD, DEMO_REVIEWER, onboard, seed_demo
+from services.auth import set_password
+from services.users import create_user
+from services.wallets import top_up
+from workflows.messages import Role
+
+TASK_QUEUE = "xigua-bench"
+BARE_TASK_QUEUE = "bare-bench"
+QUOTE_FEN = 100_000  # 1,000 yuan
+FEE_BPS = 500
+PRODUCT = "Pearl River soy sauce"
+REQUIREMENTS = "Cook one dish with it on camera"
+SCRIPT = "Open on the wok: one spoon, one family dinner."
+
+
+@dataclass(frozen=True)
+class Action:
+    route: str  # the path after /orders/{id}/
+    party: str  # client, creator or reviewer
+    body: Callable[[str], dict[str, Any] | None]
+    status: str  # the order's status after it
+
+
+ACTIONS = (
+    Action("accept", "creator", lambda _: None, "script_pending"),
+    Action("script", "creator", lambda _: {"text": SCRIPT}, "script_in_review"),
+    Action("script/review", "reviewer", lambda _: {"approve": True}, "script_awaiting_client"),
+    Action("script/confirm", "client", lambda _: None, "video_pending"),
+    Action("video", "creator", lambda o: {"video_id": f"bench-{o}"}, "video_in_review"),
+    Action("video/review", "reviewer", lambda _: {"approve": True}, "video_awaiting_client"),
+    Action("video/confirm", "client", lambda _: None, "awaiting_publish"),
+    Action("publish", "client", lambda _: None, "published"),
+    Action("accept-delivery", "client", lambda _: None, "in_retention"),
+)
+PLACE = "POST /orders"
+ROUTES = (PLACE, *(a.route for a in ACTIONS))
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass
+class Party:
+    client: str
+    creator: str
+
+
+@dataclass
+class Phase:
+    """One timed run: N orders at concurrency C."""
+
+    name: str
+    orders: int
+    concurrency: int
+    wall_s: float = 0.0
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    order_ids: list[str] = field(default_factory=list)
+    cpu: CpuMeter | None = None
+    peak_rss: dict[str, float] = field(default_factory=dict)
+    completion_s: float = float("nan")
+    tail_s: list[float] = field(default_factory=list)
+
+    @property
+    def throughput(self) -> float:
+        return self.orders / self.wall_s if self.wall_s else 0.0
+
+    def pooled_actions(self) -> list[float]:
+        """Every action's latency except the placing (which starts a workflow too)."""
+        return [x for route, xs in self.latencies.items() if route != PLACE for x in xs]
+
+
+# --------------------------------------------------------------------- our system
+
+
+def seed(engine: Engine, parties: int, orders_each: int) -> list[Party]:
+    """Demo data, plus `parties` clients with money for `orders_each` orders and as many
+    creators, every one able to log in with the demo password."""
+    seed_demo(engine)
+    platform = SimulatedVideoPlatform(engine)
+    rails = SimulatedPaymentRails(engine)
+    need = orders_each * (QUOTE_FEN + (QUOTE_FEN * FEE_BPS + 5_000) // 10_000) * 2 + 1_000_000
+    out = []
+    for i in range(parties):
+        client, creator = f"bench-client-{i}", f"bench-creator-{i}"
+        create_user(engine, client, Role.CLIENT, f"Bench client {i}")
+        create_user(engine, creator, Role.CREATOR, f"Bench creator {i}")
+        for user in (client, creator):
+            set_password(engine, user, user, DEMO_PASSWORD)
+        onboard(engine, platform, creator, QUOTE_FEN)
+        for n in range(math.ceil(need / MAX_SIMULATED_CHARGE_FEN)):
+            amount = min(MAX_SIMULATED_CHARGE_FEN, need - n * MAX_SIMULATED_CHARGE_FEN)
+            top_up(engine, rails, client, amount, f"bench-{client}-{n}")
+        out.append(Party(client, creator))
+    return out
+
+
+async def log_in(http: httpx.AsyncClient, users: list[str]) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    gate = asyncio.Semaphore(4)  # argon2 takes 64 MiB a verification: a few at a time
+
+    async def one(user: str) -> None:
+        async with gate:
+            r = await http.post("/auth/token", data={"username": user, "password": DEMO_PASSWORD})
+        if r.status_code != 200:
+            raise BenchError(f"login {user}: {r.status_code} {r.text}")
+        tokens[user] = r.json()["access_token"]
+
+    async with asyncio.TaskGroup() as group:
+        for user in users:
+            group.create_task(one(user))
+    return tokens
+
+
+class Driver:
+    """Drives whole orders through the HTTP API and records each request's latency."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, tokens: dict[str, str], parties: list[Party], keys: str
+    ) -> None:
+        self.http = http
+        self.tokens = tokens
+        self.parties = parties
+        self.keys = keys
+
+    def _headers(self, user: str, keyed: bool) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        if keyed:
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+        return headers
+
+    async def order(self, i: int, latencies: dict[str, list[float]]) -> str:
+        party = self.parties[i % len(self.parties)]
+        users = {"client": party.client, "creator": party.creator, "reviewer": DEMO_REVIEWER}
+        body = {
+            "creator_id": party.creator,
+            "product": PRODUCT,
+            "requirements": REQUIREMENTS,
+            "skip_script": False,
+        }
+        started = time.perf_counter()
+        r = await self.http.post(
+            "/orders", json=body, headers=self._headers(party.client, self.keys != "none")
+        )
+        latencies[PLACE].append(time.perf_counter() - started)
+        if r.status_code != 201:
+            raise BenchError(f"POST /orders: {r.status_code} {r.text}")
+        order_id = str(r.json()["id"])
+        for action in ACTIONS:
+            started = time.perf_counter()
+            r = await self.http.post(
+                f"/orders/{order_id}/{action.route}",
+                json=action.body(order_id),
+                headers=self._headers(users[action.party], self.keys == "all"),
+            )
+            latencies[action.route].append(time.perf_counter() - started)
+            if r.status_code != 200 or r.json().get("status") != action.status:
+                raise BenchError(f"{action.route} of {order_id}: {r.status_code} {r.text}")
+        return order_id
+
+    async def phase(self, phase: Phase) -> Phase:
+        phase.latencies = {route: [] for route in ROUTES}
+        ids: list[str] = [""] * phase.orders
+
+        async def one(i: int) -> None:
+            ids[i] = await self.order(i, phase.latencies)
+
+        phase.wall_s = await run_pool(phase.orders, phase.concurrency, one)
+        phase.order_ids = ids
+        return phase
+
+
+async def wait_completed(engine: Engine, order_ids: list[str], timeout_s: float) -> float:
+    """Seconds until every order's projection says `completed`."""
+    started = time.perf_counter()
+    while True:
+        with engine.connect() as conn:
+            done = conn.execute(
+                select(func.count())
+                .select_from(orders)
+                .where(orders.c.id.in_(order_ids), orders.c.status == "completed")
+            ).scalar_one()
+        if done == len(order_ids):
+            return time.perf_counter() - started
+        if time.perf_counter() - started > timeout_s:
+            raise BenchError(f"only {done} of {len(order_ids)} orders completed in {timeout_s} s")
+        await asyncio.sleep(0.2)
+
+
+def tail_seconds(engine: Engine, order_ids: list[str]) -> list[float]:
+    """Per order: from the accept_delivery transition to the retention_ended one."""
+    t = order_timeline.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.order_id, t.action, t.at).where(
+                t.order_id.in_(order_ids), t.action.in_(["accept_delivery", "retention_ended"])
+            )
+        ).all()
+    at: dict[tuple[str, str], Any] = {(r.order_id, r.action): r.at for r in rows}
+    return [
+        (at[(o, "retention_ended")] - at[(o, "accept_delivery")]).total_seconds()
+        for o in order_ids
+        if (o, "retention_ended") in at and (o, "accept_delivery") in at
+    ]
+
+
+async def history_shapes(client: Client, workflow_ids: list[str]) -> list[Shape]:
+    gate = asyncio.Semaphore(10)
+
+    async def one(workflow_id: str) -> Shape:
+        async with gate:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        return baseline.shape_of(history.events)
+
+    return list(await asyncio.gather(*(one(w) for w in workflow_ids)))
+
+
+# --------------------------------------------------------------------- report
+
+
+def describe_shapes(label: str, shapes: list[Shape]) -> str:
+    events = [s.events for s in shapes]
+    first = shapes[0]
+    mean = sum(events) / len(events)
+    return (
+        f"{label}: {first.describe()}; history events per order: mean {mean:.1f}, "
+        f"min {min(events)}, max {max(events)} ({len(shapes)} orders)"
+    )
+
+
+def cpu_lines(phase: Phase) -> list[str]:
+    if phase.cpu is None:
+        return []
+    meter, out = phase.cpu, []
+    for name, used in meter.used.items():
+        share = 100 * used / meter.wall_s if meter.wall_s else 0.0
+        per_order = 1000 * used / phase.orders
+        out.append(
+            f"  {name:<12} {used:7.1f} s CPU  {share:5.0f} % of one core  "
+            f"{per_order:6.1f} ms per order   peak RSS {phase.peak_rss.get(name, 0):7.1f} MB"
+        )
+    total = sum(meter.used.values())
+    out.append(
+        f"  {'all':<12} {total:7.1f} s CPU  {100 * total / meter.wall_s:5.0f} % of one core  "
+        f"{1000 * total / phase.orders:6.1f} ms per order   ({os.cpu_count()} cores)"
+    )
+    return out
+
+
+def latency_table(
+    ours: Phase, bare: Phase, ours_solo: Phase | None, bare_solo: Phase | None, names: list[str]
+) -> list[str]:
+    head = f"  {'action':<16} {'update':<16} {'ours p50 / p95 / p99':>24} {'bare p50 / p95 / p99':>24}"
+    lines = [head]
+
+    def rows(a: Phase, b: Phase) -> list[str]:
+        out = []
+        for i, route in enumerate(ROUTES):
+            update = names[i] if i < len(names) else "?"
+            bare_key = str(i)
+            out.append(
+                f"  {route:<16} {update:<16} {ms_summary(a.latencies[route]):>24} "
+                f"{ms_summary(b.latencies[bare_key]):>24}"
+            )
+        ours_pool, bare_pool = a.pooled_actions(), b.pooled_actions()
+        out.append(
+            f"  {'all 9 actions':<16} {'updates 1-9':<16} {ms_summary(ours_pool):>24} "
+            f"{ms_summary(bare_pool):>24}"
+        )
+        return out
+
+    lines.append(f" at concurrency {ours.concurrency} ({ours.orders} orders each):")
+    lines += rows(ours, bare)
+    if ours_solo and bare_solo:
+        lines.append(f" at concurrency 1 ({ours_solo.orders} orders each):")
+        lines += rows(ours_solo, bare_solo)
+    return lines
+
+
+# --------------------------------------------------------------------- the run
+
+
+@dataclass
+class Options:
+    orders: int
+    concurrency: int
+    solo: int
+    retention_day: float
+    video_check_every: str
+    keys: str
+    profile: Path | None
+    keep: bool
+
+
+async def run(opts: Options) -> int:
+    print("machine:", *machine(), sep="\n  ", flush=True)
+    print(
+        f"run: {opts.orders} orders at concurrency {opts.concurrency} (and {opts.solo} at "
+        f"concurrency 1); retention day {opts.retention_day} s, video check every "
+        f"{opts.video_check_every}; Idempotency-Key on: {opts.keys}",
+        flush=True,
+    )
+    with Stack(keep=opts.keep) as stack:
+        stack.start_server()
+        client = await wait_for_temporal(stack.temporal_address)
+        upgrade(stack.database_url)
+        engine = make_engine(stack.database_url)
+        total_orders = opts.orders + opts.solo + 1
+        parties = seed(engine, opts.concurrency, math.ceil(total_orders / opts.concurrency))
+
+        # Our system: the worker and the API, as `make run` starts them.
+        env = stack.xigua_env(
+            TASK_QUEUE,
+            retention_day=str(timedelta(seconds=opts.retention_day).total_seconds()),
+            video_check_every=opts.video_check_every,
+            service_fee_bps=str(FEE_BPS),
+        )
+        env["XIGUA_RETENTION_DAY"] = f"PT{opts.retention_day}S"
+        worker = stack.start_worker(env)
+        port = free_port()
+        api = stack.start_api(env, port)
+        url = f"http://127.0.0.1:{port}"
+        await wait_for_http(url + "/health")
+        stack.check_alive()
+        limits = httpx.Limits(max_connections=opts.concurrency + 8)
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+            users = [u for p in parties for u in (p.client, p.creator)] + [DEMO_REVIEWER]
+            tokens = await log_in(http, users)
+            driver = Driver(http, tokens, parties, opts.keys)
+
+            # One order alone: warms up, and its history gives the shape the baseline copies.
+            probe = await driver.phase(Phase("probe", 1, 1))
+            await wait_completed(engine, probe.order_ids, 120)
+            (our_shape,) = await history_shapes(client, [f"order-{probe.order_ids[0]}"])
+            print(describe_shapes("order workflow", [our_shape]), flush=True)
+            print(f"  updates: {', '.join(our_shape.updates)}", flush=True)
+
+            ours_solo = None
+            if opts.solo:
+                ours_solo = await driver.phase(Phase("ours-solo", opts.solo, 1))
+                await wait_completed(engine, ours_solo.order_ids, 120)
+            pids = {"temporal": stack.procs[0].pid, "worker": worker.pid, "api": api.pid}
+            pids["bench"] = os.getpid()
+            recorder = profile.Recorder(opts.profile) if opts.profile else None
+            ours = Phase("ours", opts.orders, opts.concurrency)
+            with Sampler(pids) as sampler:
+                if recorder:
+                    recorder.start({"api": api.pid, "worker": worker.pid})
+                try:
+                    with measuring_cpu(pids) as ours.cpu:
+                        await driver.phase(ours)
+                finally:
+                    recordings = recorder.stop() if recorder else []
+                sampler.sample()
+                ours.peak_rss = dict(sampler.peak)
+                ours.completion_s = await wait_completed(engine, ours.order_ids, 600)
+            ours.tail_s = tail_seconds(engine, ours.order_ids)
+            shapes = await history_shapes(client, [f"order-{o}" for o in ours.order_ids])
+            lifetime_peak = {"worker": hwm_mb(worker.pid), "api": hwm_mb(api.pid)}
+        stack.check_alive()
+        stack.stop(api)
+        stack.stop(worker)
+        engine.dispose()
+
+        # The baseline, on the same server: its own worker process, driven by the SDK client.
+        bare_worker = stack.start(
+            "bare-worker",
+            [
+                sys.executable, "-m", "bench.bare",
+                "--address", stack.temporal_address, "--task-queue", BARE_TASK_QUEUE,
+            ],
+        )  # fmt: skip
+        retention_s = 30 * opts.retention_day
+        plan = our_shape.plan(retention_s / max(our_shape.tail_timers, 1))
+        bare_probe = await bare_phase(client, plan, Phase("bare-probe", 1, 1))
+        await wait_results(client, bare_probe.order_ids)
+        (bare_shape,) = await history_shapes(client, bare_probe.order_ids)
+        print(describe_shapes("bare workflow", [bare_shape]), flush=True)
+        bare_solo = None
+        if opts.solo:
+            bare_solo = await bare_phase(client, plan, Phase("bare-solo", opts.solo, 1))
+            await wait_results(client, bare_solo.order_ids)
+        bare = Phase("bare", opts.orders, opts.concurrency)
+        bare_pids = {
+            "temporal": stack.procs[0].pid,
+            "bare-worker": bare_worker.pid,
+            "bench": os.getpid(),
+        }
+        with Sampler(bare_pids) as sampler:
+            with measuring_cpu(bare_pids) as bare.cpu:
+                await bare_phase(client, plan, bare)
+            sampler.sample()
+            bare.peak_rss = dict(sampler.peak)
+            started = time.perf_counter()
+            await wait_results(client, bare.order_ids)
+            bare.completion_s = time.perf_counter() - started
+        bare_shapes = await history_shapes(client, bare.order_ids)
+        stack.check_alive()
+
+        report(opts, our_shape, ours, bare, ours_solo, bare_solo, shapes, bare_shapes)
+        print(f"  lifetime peak RSS (VmHWM, logins included): " + ", ".join(
+            f"{k} {v:.1f} MB" for k, v in lifetime_peak.items()))
+        for recording in recordings:
+            summary = profile.summarize(recording.name, recording.output, ours.wall_s)
+            print("\n".join(summary.lines()))
+        ratio = ours.throughput / bare.throughput
+        print(f"throughput ratio vs bare SDK: {ratio:.2f}", flush=True)
+    return 0
+
+
+async def bare_phase(client: Client, plan: Any, phase: Phase) -> Phase:
+    prefix = f"{phase.name}-{uuid.uuid4().hex[:8]}"
+    result = await baseline.drive(
+        client, BARE_TASK_QUEUE, plan, phase.orders, phase.concurrency, prefix
+    )
+    phase.wall_s = result.wall_s
+    phase.order_ids = result.workflow_ids
+    phase.latencies = {str(i): xs for i, xs in enumerate(result.latencies)}
+    return phase
+
+
+async def wait_results(client: Client, workflow_ids: list[str]) -> None:
+    gate = asyncio.Semaphore(50)
+
+    async def one(workflow_id: str) -> None:
+        async with gate:
+            await client.get_workflow_handle(workflow_id).result()
+
+    await asyncio.gather(*(one(w) for w in workflow_ids))
+
+
+def report(
+    opts: Options,
+    shape: Shape,
+    ours: Phase,
+    bare: Phase,
+    ours_solo: Phase | None,
+    bare_solo: Phase | None,
+    shapes: list[Shape],
+    bare_shapes: list[Shape],
+) -> None:
+    names = [PLACE.split()[0] and "start+" + shape.updates[0], *shape.updates[1:]]
+    print()
+    print("latency in ms (ours: HTTP request as the client sees it; bare: SDK update call):")
+    print("\n".join(latency_table(ours, bare, ours_solo, bare_solo, names)))
+    print()
+    print("history per order:")
+    print(" ", describe_shapes("ours", shapes))
+    print(" ", describe_shapes("bare", bare_shapes))
+    print()
+    print(f"throughput at concurrency {opts.concurrency}, {opts.orders} orders:")
+    print(f"  ours {ours.throughput:6.2f} orders/s ({ours.wall_s:.1f} s)   "
+          f"= {ours.throughput * 10:.0f} requests/s")
+    print(f"  bare {bare.throughput:6.2f} orders/s ({bare.wall_s:.1f} s)   "
+          f"= {bare.throughput * len(shape.updates):.0f} updates/s")
+    if ours_solo and bare_solo:
+        print(f"  at concurrency 1: ours {ours_solo.throughput:.2f}, bare {bare_solo.throughput:.2f} orders/s")
+    print()
+    print("until the workflows complete (after the last order counted):")
+    tail = ours.tail_s
+    print(
+        f"  ours: all {len(ours.order_ids)} completed {ours.completion_s:.1f} s after the last "
+        f"accept-delivery; accept_delivery -> completed per order: p50 "
+        f"{percentile(tail, 50):.2f} s, max {max(tail, default=float('nan')):.2f} s "
+        f"(retention is {30 * opts.retention_day:.2f} s)"
+    )
+    print(f"  bare: all {len(bare.order_ids)} completed {bare.completion_s:.1f} s after the last update")
+    print()
+    print("CPU and memory while the orders ran:")
+    print(" ours:")
+    print("\n".join(cpu_lines(ours)))
+    print(" bare:")
+    print("\n".join(cpu_lines(bare)))
+    print()
+    ours_p50 = percentile(ours.pooled_actions(), 50) * 1000
+    bare_p50 = percentile(bare.pooled_actions(), 50) * 1000
+    ratio = ours.throughput / bare.throughput
+    print("targets:")
+    print(f"  throughput ratio >= 0.8: {ratio:.2f} ({'met' if ratio >= 0.8 else 'NOT met'})")
+    diff = ours_p50 - bare_p50
+    print(
+        f"  action p50 within 15 ms of update p50: {ours_p50:.1f} - {bare_p50:.1f} = "
+        f"{diff:+.1f} ms ({'met' if diff <= 15 else 'NOT met'})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Orders through the HTTP API vs a bare-SDK baseline (docs/PERFORMANCE.md)."
+    )
+    parser.add_argument("--orders", type=int, default=200, help="orders per timed run")
+    parser.add_argument("--concurrency", type=int, default=20, help="orders in flight at once")
+    parser.add_argument(
+        "--solo", type=int, default=10, help="orders at concurrency 1 first (0: none)"
+    )
+    parser.add_argument(
+        "--retention-day", type=float, default=0.05, help="seconds; retention is 30 of these"
+    )
+    parser.add_argument(
+        "--video-check-every",
+        default="P1D",
+        help="XIGUA_VIDEO_CHECK_EVERY of the run (default one day: only the final check)",
+    )
+    parser.add_argument(
+        "--keys",
+        choices=("none", "place", "all"),
+        default="place",
+        help="which requests carry an Idempotency-Key (default: POST /orders, as the README)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy the API and worker during the timed run, into DIR"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args()
+    opts = Options(
+        orders=args.orders,
+        concurrency=args.concurrency,
+        solo=args.solo,
+        retention_day=args.retention_day,
+        video_check_every=args.video_check_every,
+        keys=args.keys,
+        profile=args.profile,
+        keep=args.keep,
+    )
+    terminate_on_sigterm()
+    try:
+        code = asyncio.run(run(opts))
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        code = 130
+    except BenchError as e:
+        print(f"bench failed: {e}", file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A process that ran a Temporal runtime can abort in interpreter teardown (exit 134).
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
