@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install run demo books worker test lint typecheck pytest chaos lock clean
+.PHONY: install run demo books worker test lint typecheck pytest chaos lock clean \
+	bench bench-scale bench-square
 
 install: $(STAMP)
 
@@ -47,6 +48,20 @@ pytest: install
 ## mid-settlement, dev server restarted, app database cut off, duplicate requests.
 chaos: install
 	$(BIN)/python -m scripts.pytest_exit -m chaos tests/chaos
+
+## Benchmarks (figures in docs/PERFORMANCE.md); each starts its own throw-away system.
+## Orders through the HTTP API vs a bare-SDK baseline; BENCH_ARGS passes options
+## (python -m bench.orders --help), e.g. BENCH_ARGS='--orders 400 --concurrency 40'.
+bench: install
+	$(BIN)/python -m bench.orders $(BENCH_ARGS)
+
+## 10,000 open orders waiting on timers; 1,000 of them firing at once.
+bench-scale: install
+	$(BIN)/python -m bench.scale $(BENCH_ARGS)
+
+## The creator square with 100,000 creators, with and without its indexes.
+bench-square: install
+	$(BIN)/python -m bench.square $(BENCH_ARGS)
 
 lock: install
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock.new

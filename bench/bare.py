@@ -11,14 +11,15 @@ because the workflow sandbox re-imports this module."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import activity, workflow
 
 TIMEOUT = timedelta(seconds=30)
-# Stands in for the order's accept window and auto-accept countdown: a long timer that the
-# updates make unnecessary, so it is started and cancelled, as in an order.
+# Stands in for the order's accept window and auto-accept countdown: long timers that updates
+# make unnecessary, so they are started and cancelled, as in an order.
 LONG_WAIT = timedelta(days=1)
 
 
@@ -38,6 +39,22 @@ class Plan:
     tail: Step = field(default_factory=Step)
     tail_timers: int = 0
     tail_timer_s: float = 0.0
+    # One long timer per entry, each cancelled once this many updates are done.
+    cancelled_timers: list[int] = field(default_factory=list)
+
+
+def describe(plan: Plan) -> str:
+    """The plan in one line: activities/local activities of each part."""
+
+    def part(step: Step) -> str:
+        return f"{step.activities}/{step.local_activities}"
+
+    return (
+        f"activities/local activities: start {part(plan.start)}; updates "
+        f"{' '.join(part(s) for s in plan.updates)}; tail {part(plan.tail)} after "
+        f"{plan.tail_timers} timer(s) of {plan.tail_timer_s:g} s; long timers cancelled "
+        f"once {plan.cancelled_timers} updates are done"
+    )
 
 
 @activity.defn(name="bare_activity")
@@ -58,12 +75,12 @@ class BareOrder:
     async def run(self, plan: Plan) -> int:
         await self._run_step(plan.start)
         self._started = True
-        try:
-            await workflow.wait_condition(
-                lambda: self._done == len(plan.updates), timeout=LONG_WAIT
-            )
-        except TimeoutError:
-            return self._done
+        for updates_done in plan.cancelled_timers:
+            try:
+                await workflow.wait_condition(self._done_at_least(updates_done), timeout=LONG_WAIT)
+            except TimeoutError:
+                return self._done
+        await workflow.wait_condition(lambda: self._done == len(plan.updates))
         tail = plan.tail
         for i in range(max(plan.tail_timers, tail.activities, tail.local_activities)):
             if i < plan.tail_timers:
@@ -84,6 +101,9 @@ class BareOrder:
             await self._run_step(self._plan.updates[index])
             self._done += 1
         return self._done
+
+    def _done_at_least(self, n: int) -> Callable[[], bool]:
+        return lambda: self._done >= n
 
     async def _run_step(self, step: Step) -> None:
         for _ in range(step.activities):

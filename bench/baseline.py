@@ -23,6 +23,7 @@ class Shape:
     """What one workflow execution did, counted from its history."""
 
     events: int = 0
+    bytes: int = 0
     updates: list[str] = field(default_factory=list)
     activities: int = 0
     local_activities: int = 0
@@ -34,11 +35,22 @@ class Shape:
     per_update: list[Step] = field(default_factory=list)
     tail: Step = field(default_factory=Step)
     tail_timers: int = 0
+    # For each timer cancelled by an update: how many updates were done (or running) then.
+    cancelled_timers: list[int] = field(default_factory=list)
     by_type: Counter[str] = field(default_factory=Counter)
+    bytes_by_type: Counter[str] = field(default_factory=Counter)
+
+    def biggest(self, top: int = 5) -> str:
+        """The event types that take the most bytes of the history."""
+        return ", ".join(
+            f"{kind.lower()} {self.by_type[kind]} x = {size / 1024:.1f} KiB"
+            for kind, size in self.bytes_by_type.most_common(top)
+        )
 
     def describe(self) -> str:
         return (
-            f"{self.events} events: {len(self.updates)} updates, {self.activities} activities, "
+            f"{self.events} events ({self.bytes / 1024:.1f} KiB): {len(self.updates)} updates, "
+            f"{self.activities} activities, "
             f"{self.local_activities} local activities, {self.timers} timers, "
             f"{self.workflow_tasks} workflow tasks"
         )
@@ -50,6 +62,7 @@ class Shape:
             tail=self.tail,
             tail_timers=self.tail_timers,
             tail_timer_s=tail_timer_s,
+            cancelled_timers=self.cancelled_timers,
         )
 
 
@@ -58,7 +71,8 @@ def shape_of(events: Iterable[HistoryEvent]) -> Shape:
     open_updates: dict[str, int] = {}  # update id -> its number
     completed = 0
     # Work done outside any handler after an update: the tail, unless another update follows
-    # (then it joins the start: the baseline runs it before its updates).
+    # (then it joins the start: the baseline runs it before its updates). Timers that fire
+    # after the last update are the tail's.
     between, between_timers = Step(), 0
 
     def step() -> Step:
@@ -68,7 +82,10 @@ def shape_of(events: Iterable[HistoryEvent]) -> Shape:
 
     for event in events:
         shape.events += 1
-        shape.by_type[EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")] += 1
+        shape.bytes += event.ByteSize()
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        shape.by_type[kind] += 1
+        shape.bytes_by_type[kind] += event.ByteSize()
         match event.event_type:
             case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
                 accepted = event.workflow_execution_update_accepted_event_attributes
@@ -91,8 +108,12 @@ def shape_of(events: Iterable[HistoryEvent]) -> Shape:
                     step().local_activities += 1
             case EventType.EVENT_TYPE_TIMER_STARTED:
                 shape.timers += 1
+            case EventType.EVENT_TYPE_TIMER_FIRED:
                 if not open_updates and completed:
                     between_timers += 1
+            case EventType.EVENT_TYPE_TIMER_CANCELED:
+                running = max(open_updates.values()) + 1 if open_updates else completed
+                shape.cancelled_timers.append(running)
             case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                 shape.workflow_tasks += 1
     shape.tail, shape.tail_timers = between, between_timers

@@ -29,7 +29,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from temporalio.client import Client
 from adapters.payments import MAX_SIMULATED_CHARGE_FEN, SimulatedPaymentRails
 from adapters.video_platform import SimulatedVideoPlatform
 from bench import baseline, profile
+from bench.bare import describe as describe_plan
 from bench.baseline import Shape
 from bench.stack import (
     CpuMeter,
@@ -52,18 +52,30 @@ from bench.stack import (
     ms_summary,
     percentile,
     run_pool,
-    terminate_on_sigterm,
+    run_with_stack,
     wait_for_http,
     wait_for_temporal,
 )
+from bootstrap import connect_temporal
+from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.schema import order_timeline, orders
 from scripts.seed import DEMO_PASSWORD, DEMO_REVIEWER, onboard, seed_demo
 from services.auth import set_password
+from services.orders import OrderPolicy, OrderService, PlaceOrder
 from services.users import create_user
 from services.wallets import top_up
-from workflows.messages import Role
+from workflows.messages import Action as OrderAction
+from workflows.messages import (
+    ActionInput,
+    Actor,
+    Brief,
+    ReviewInput,
+    Role,
+    ScriptInput,
+    VideoInput,
+)
 
 TASK_QUEUE = "xigua-bench"
 BARE_TASK_QUEUE = "bare-bench"
@@ -174,7 +186,25 @@ async def log_in(http: httpx.AsyncClient, users: list[str]) -> dict[str, str]:
 
 
 class Driver:
-    """Drives whole orders through the HTTP API and records each request's latency."""
+    """Drives whole orders, `concurrency` at a time, and records each step's latency."""
+
+    async def order(self, i: int, latencies: dict[str, list[float]]) -> str:
+        raise NotImplementedError
+
+    async def phase(self, phase: Phase) -> Phase:
+        phase.latencies = {route: [] for route in ROUTES}
+        ids: list[str] = [""] * phase.orders
+
+        async def one(i: int) -> None:
+            ids[i] = await self.order(i, phase.latencies)
+
+        phase.wall_s = await run_pool(phase.orders, phase.concurrency, one)
+        phase.order_ids = ids
+        return phase
+
+
+class HttpDriver(Driver):
+    """Whole orders through the HTTP API, as the README's tour walks one."""
 
     def __init__(
         self, http: httpx.AsyncClient, tokens: dict[str, str], parties: list[Party], keys: str
@@ -219,16 +249,67 @@ class Driver:
                 raise BenchError(f"{action.route} of {order_id}: {r.status_code} {r.text}")
         return order_id
 
-    async def phase(self, phase: Phase) -> Phase:
-        phase.latencies = {route: [] for route in ROUTES}
-        ids: list[str] = [""] * phase.orders
 
-        async def one(i: int) -> None:
-            ids[i] = await self.order(i, phase.latencies)
+SERVICE_INPUTS: dict[str, tuple[OrderAction, Callable[[Actor, str], ActionInput]]] = {
+    "accept": (OrderAction.ACCEPT, lambda a, r: ActionInput(actor=a, request_id=r)),
+    "script": (
+        OrderAction.SUBMIT_SCRIPT,
+        lambda a, r: ScriptInput(actor=a, request_id=r, text=SCRIPT),
+    ),
+    "script/review": (
+        OrderAction.REVIEW_SCRIPT,
+        lambda a, r: ReviewInput(actor=a, request_id=r, approve=True),
+    ),
+    "script/confirm": (OrderAction.CONFIRM_SCRIPT, lambda a, r: ActionInput(actor=a, request_id=r)),
+    "video": (
+        OrderAction.SUBMIT_VIDEO,
+        lambda a, r: VideoInput(actor=a, request_id=r, video_id=f"bench-svc-{r}"),
+    ),
+    "video/review": (
+        OrderAction.REVIEW_VIDEO,
+        lambda a, r: ReviewInput(actor=a, request_id=r, approve=True),
+    ),
+    "video/confirm": (OrderAction.CONFIRM_VIDEO, lambda a, r: ActionInput(actor=a, request_id=r)),
+    "publish": (OrderAction.PUBLISH, lambda a, r: ActionInput(actor=a, request_id=r)),
+    "accept-delivery": (
+        OrderAction.ACCEPT_DELIVERY,
+        lambda a, r: ActionInput(actor=a, request_id=r),
+    ),
+}
+ROLES = {"client": Role.CLIENT, "creator": Role.CREATOR, "reviewer": Role.REVIEWER}
 
-        phase.wall_s = await run_pool(phase.orders, phase.concurrency, one)
-        phase.order_ids = ids
-        return phase
+
+class ServiceDriver(Driver):
+    """The same orders through `OrderService` in this process: the order workflow, worker
+    and database without HTTP and the API (a diagnostic: `--decompose`)."""
+
+    def __init__(self, service: OrderService, parties: list[Party]) -> None:
+        self.service = service
+        self.parties = parties
+
+    async def order(self, i: int, latencies: dict[str, list[float]]) -> str:
+        party = self.parties[i % len(self.parties)]
+        users = {"client": party.client, "creator": party.creator, "reviewer": DEMO_REVIEWER}
+        started = time.perf_counter()
+        view = await self.service.place(
+            PlaceOrder(
+                client_id=party.client,
+                creator_id=party.creator,
+                brief=Brief(product=PRODUCT, requirements=REQUIREMENTS),
+                order_id=uuid.uuid4().hex,
+            )
+        )
+        latencies[PLACE].append(time.perf_counter() - started)
+        order_id = view.terms.order_id
+        for action in ACTIONS:
+            kind, make = SERVICE_INPUTS[action.route]
+            actor = Actor(id=users[action.party], role=ROLES[action.party])
+            started = time.perf_counter()
+            view = await self.service.act(order_id, kind, make(actor, uuid.uuid4().hex))
+            latencies[action.route].append(time.perf_counter() - started)
+            if view.status.value != action.status:
+                raise BenchError(f"{action.route} of {order_id}: {view.status}")
+        return order_id
 
 
 async def wait_completed(engine: Engine, order_ids: list[str], timeout_s: float) -> float:
@@ -281,11 +362,11 @@ async def history_shapes(client: Client, workflow_ids: list[str]) -> list[Shape]
 
 def describe_shapes(label: str, shapes: list[Shape]) -> str:
     events = [s.events for s in shapes]
-    first = shapes[0]
+    kib = sum(s.bytes for s in shapes) / len(shapes) / 1024
     mean = sum(events) / len(events)
     return (
-        f"{label}: {first.describe()}; history events per order: mean {mean:.1f}, "
-        f"min {min(events)}, max {max(events)} ({len(shapes)} orders)"
+        f"{label}: {shapes[0].describe()}; events per order: mean {mean:.1f}, "
+        f"min {min(events)}, max {max(events)}, {kib:.1f} KiB ({len(shapes)} orders)"
     )
 
 
@@ -311,7 +392,9 @@ def cpu_lines(phase: Phase) -> list[str]:
 def latency_table(
     ours: Phase, bare: Phase, ours_solo: Phase | None, bare_solo: Phase | None, names: list[str]
 ) -> list[str]:
-    head = f"  {'action':<16} {'update':<16} {'ours p50 / p95 / p99':>24} {'bare p50 / p95 / p99':>24}"
+    head = (
+        f"  {'action':<16} {'update':<16} {'ours p50 / p95 / p99':>24} {'bare p50 / p95 / p99':>24}"
+    )
     lines = [head]
 
     def rows(a: Phase, b: Phase) -> list[str]:
@@ -351,9 +434,10 @@ class Options:
     keys: str
     profile: Path | None
     keep: bool
+    decompose: bool
 
 
-async def run(opts: Options) -> int:
+async def run(opts: Options, stack: Stack) -> int:
     print("machine:", *machine(), sep="\n  ", flush=True)
     print(
         f"run: {opts.orders} orders at concurrency {opts.concurrency} (and {opts.solo} at "
@@ -361,8 +445,8 @@ async def run(opts: Options) -> int:
         f"{opts.video_check_every}; Idempotency-Key on: {opts.keys}",
         flush=True,
     )
-    with Stack(keep=opts.keep) as stack:
-        stack.start_server()
+    with stack:
+        server = stack.start_server()
         client = await wait_for_temporal(stack.temporal_address)
         upgrade(stack.database_url)
         engine = make_engine(stack.database_url)
@@ -370,13 +454,13 @@ async def run(opts: Options) -> int:
         parties = seed(engine, opts.concurrency, math.ceil(total_orders / opts.concurrency))
 
         # Our system: the worker and the API, as `make run` starts them.
+        # Plain numbers must be whole seconds (config.py); fractions go as ISO 8601.
         env = stack.xigua_env(
             TASK_QUEUE,
-            retention_day=str(timedelta(seconds=opts.retention_day).total_seconds()),
+            retention_day=f"PT{opts.retention_day}S",
             video_check_every=opts.video_check_every,
             service_fee_bps=str(FEE_BPS),
         )
-        env["XIGUA_RETENTION_DAY"] = f"PT{opts.retention_day}S"
         worker = stack.start_worker(env)
         port = free_port()
         api = stack.start_api(env, port)
@@ -387,7 +471,7 @@ async def run(opts: Options) -> int:
         async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
             users = [u for p in parties for u in (p.client, p.creator)] + [DEMO_REVIEWER]
             tokens = await log_in(http, users)
-            driver = Driver(http, tokens, parties, opts.keys)
+            driver = HttpDriver(http, tokens, parties, opts.keys)
 
             # One order alone: warms up, and its history gives the shape the baseline copies.
             probe = await driver.phase(Phase("probe", 1, 1))
@@ -395,12 +479,14 @@ async def run(opts: Options) -> int:
             (our_shape,) = await history_shapes(client, [f"order-{probe.order_ids[0]}"])
             print(describe_shapes("order workflow", [our_shape]), flush=True)
             print(f"  updates: {', '.join(our_shape.updates)}", flush=True)
+            print(f"  biggest events: {our_shape.biggest()}", flush=True)
+            print(f"  baseline plan: {describe_plan(our_shape.plan(0))}", flush=True)
 
             ours_solo = None
             if opts.solo:
                 ours_solo = await driver.phase(Phase("ours-solo", opts.solo, 1))
                 await wait_completed(engine, ours_solo.order_ids, 120)
-            pids = {"temporal": stack.procs[0].pid, "worker": worker.pid, "api": api.pid}
+            pids = {"temporal": server.pid, "worker": worker.pid, "api": api.pid}
             pids["bench"] = os.getpid()
             recorder = profile.Recorder(opts.profile) if opts.profile else None
             ours = Phase("ours", opts.orders, opts.concurrency)
@@ -418,6 +504,32 @@ async def run(opts: Options) -> int:
             ours.tail_s = tail_seconds(engine, ours.order_ids)
             shapes = await history_shapes(client, [f"order-{o}" for o in ours.order_ids])
             lifetime_peak = {"worker": hwm_mb(worker.pid), "api": hwm_mb(api.pid)}
+
+        service_phase = None
+        if opts.decompose:
+            # The same orders without HTTP: OrderService in this process, same worker.
+            settings = Settings.model_validate(
+                {
+                    "temporal_address": stack.temporal_address,
+                    "retention_day": f"PT{opts.retention_day}S",
+                    "video_check_every": opts.video_check_every,
+                }
+            )
+            service = OrderService(
+                await connect_temporal(settings),
+                engine,
+                TASK_QUEUE,
+                OrderPolicy(FEE_BPS, settings.timings()),
+            )
+            service_driver = ServiceDriver(service, parties)
+            await service_driver.phase(Phase("service-warm-up", 2, 1))
+            service_phase = Phase("service", opts.orders, opts.concurrency)
+            with Sampler(pids) as sampler:
+                with measuring_cpu(pids) as service_phase.cpu:
+                    await service_driver.phase(service_phase)
+                sampler.sample()
+                service_phase.peak_rss = dict(sampler.peak)
+            service_phase.completion_s = await wait_completed(engine, service_phase.order_ids, 600)
         stack.check_alive()
         stack.stop(api)
         stack.stop(worker)
@@ -437,13 +549,14 @@ async def run(opts: Options) -> int:
         await wait_results(client, bare_probe.order_ids)
         (bare_shape,) = await history_shapes(client, bare_probe.order_ids)
         print(describe_shapes("bare workflow", [bare_shape]), flush=True)
+        print(f"  biggest events: {bare_shape.biggest()}", flush=True)
         bare_solo = None
         if opts.solo:
             bare_solo = await bare_phase(client, plan, Phase("bare-solo", opts.solo, 1))
             await wait_results(client, bare_solo.order_ids)
         bare = Phase("bare", opts.orders, opts.concurrency)
         bare_pids = {
-            "temporal": stack.procs[0].pid,
+            "temporal": server.pid,
             "bare-worker": bare_worker.pid,
             "bench": os.getpid(),
         }
@@ -458,9 +571,11 @@ async def run(opts: Options) -> int:
         bare_shapes = await history_shapes(client, bare.order_ids)
         stack.check_alive()
 
-        report(opts, our_shape, ours, bare, ours_solo, bare_solo, shapes, bare_shapes)
-        print(f"  lifetime peak RSS (VmHWM, logins included): " + ", ".join(
-            f"{k} {v:.1f} MB" for k, v in lifetime_peak.items()))
+        report(
+            opts, our_shape, ours, bare, ours_solo, bare_solo, shapes, bare_shapes, lifetime_peak
+        )
+        if service_phase is not None:
+            decompose(ours, service_phase, bare)
         for recording in recordings:
             summary = profile.summarize(recording.name, recording.output, ours.wall_s)
             print("\n".join(summary.lines()))
@@ -499,8 +614,9 @@ def report(
     bare_solo: Phase | None,
     shapes: list[Shape],
     bare_shapes: list[Shape],
+    lifetime_peak: dict[str, float],
 ) -> None:
-    names = [PLACE.split()[0] and "start+" + shape.updates[0], *shape.updates[1:]]
+    names = ["start+" + shape.updates[0], *shape.updates[1:]]
     print()
     print("latency in ms (ours: HTTP request as the client sees it; bare: SDK update call):")
     print("\n".join(latency_table(ours, bare, ours_solo, bare_solo, names)))
@@ -510,12 +626,19 @@ def report(
     print(" ", describe_shapes("bare", bare_shapes))
     print()
     print(f"throughput at concurrency {opts.concurrency}, {opts.orders} orders:")
-    print(f"  ours {ours.throughput:6.2f} orders/s ({ours.wall_s:.1f} s)   "
-          f"= {ours.throughput * 10:.0f} requests/s")
-    print(f"  bare {bare.throughput:6.2f} orders/s ({bare.wall_s:.1f} s)   "
-          f"= {bare.throughput * len(shape.updates):.0f} updates/s")
+    print(
+        f"  ours {ours.throughput:6.2f} orders/s ({ours.wall_s:.1f} s)   "
+        f"= {ours.throughput * 10:.0f} requests/s"
+    )
+    print(
+        f"  bare {bare.throughput:6.2f} orders/s ({bare.wall_s:.1f} s)   "
+        f"= {bare.throughput * len(shape.updates):.0f} updates/s"
+    )
     if ours_solo and bare_solo:
-        print(f"  at concurrency 1: ours {ours_solo.throughput:.2f}, bare {bare_solo.throughput:.2f} orders/s")
+        print(
+            f"  at concurrency 1: ours {ours_solo.throughput:.2f}, "
+            f"bare {bare_solo.throughput:.2f} orders/s"
+        )
     print()
     print("until the workflows complete (after the last order counted):")
     tail = ours.tail_s
@@ -525,13 +648,20 @@ def report(
         f"{percentile(tail, 50):.2f} s, max {max(tail, default=float('nan')):.2f} s "
         f"(retention is {30 * opts.retention_day:.2f} s)"
     )
-    print(f"  bare: all {len(bare.order_ids)} completed {bare.completion_s:.1f} s after the last update")
+    print(
+        f"  bare: all {len(bare.order_ids)} completed {bare.completion_s:.1f} s "
+        "after the last update"
+    )
     print()
     print("CPU and memory while the orders ran:")
     print(" ours:")
     print("\n".join(cpu_lines(ours)))
     print(" bare:")
     print("\n".join(cpu_lines(bare)))
+    print(
+        "  our processes' lifetime peak RSS (VmHWM, logins included): "
+        + ", ".join(f"{k} {v:.1f} MB" for k, v in lifetime_peak.items())
+    )
     print()
     ours_p50 = percentile(ours.pooled_actions(), 50) * 1000
     bare_p50 = percentile(bare.pooled_actions(), 50) * 1000
@@ -543,6 +673,20 @@ def report(
         f"  action p50 within 15 ms of update p50: {ours_p50:.1f} - {bare_p50:.1f} = "
         f"{diff:+.1f} ms ({'met' if diff <= 15 else 'NOT met'})"
     )
+
+
+def decompose(ours: Phase, service: Phase, bare: Phase) -> None:
+    """Where the gap goes: bare SDK -> our workflow and worker -> plus HTTP and the API."""
+    print()
+    print("decomposition (--decompose): the same orders through OrderService, no HTTP:")
+    print(
+        f"  throughput: bare {bare.throughput:.2f} -> workflow+worker+DB {service.throughput:.2f}"
+        f" -> + HTTP API {ours.throughput:.2f} orders/s"
+    )
+    p50 = [percentile(p.pooled_actions(), 50) * 1000 for p in (bare, service, ours)]
+    print(f"  action p50: bare {p50[0]:.1f} -> service {p50[1]:.1f} -> HTTP {p50[2]:.1f} ms")
+    print(" service-level run:")
+    print("\n".join(cpu_lines(service)))
 
 
 def main() -> None:
@@ -571,6 +715,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="py-spy the API and worker during the timed run, into DIR"
     )
+    parser.add_argument(
+        "--decompose",
+        action="store_true",
+        help="also run the orders through OrderService without HTTP (where the gap goes)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     opts = Options(
@@ -582,10 +731,10 @@ def main() -> None:
         keys=args.keys,
         profile=args.profile,
         keep=args.keep,
+        decompose=args.decompose,
     )
-    terminate_on_sigterm()
     try:
-        code = asyncio.run(run(opts))
+        code = run_with_stack(opts.keep, lambda stack: run(opts, stack))
     except KeyboardInterrupt:
         print("interrupted; everything started was stopped", file=sys.stderr)
         code = 130

@@ -77,18 +77,38 @@ def _parse(frame: str) -> tuple[str, str]:
     return (match["func"], match["file"]) if match else (frame.strip(), "")
 
 
+# Top-level modules and packages of this project (py-spy shows paths relative to sys.path).
+OURS = frozenset(
+    {"api", "services", "db", "workflows", "activities", "adapters", "bootstrap", "worker"}
+    | {"config", "scripts", "bench", "temporal_bins"}
+)
+# Innermost frames of a thread that waits (for I/O, a lock, work): not CPU time. py-spy leaves
+# most idle samples out already; these are the ones it may still catch.
+IDLE = frozenset(
+    {
+        "EpollSelector.select",
+        "PollSelector.select",
+        "Condition.wait",
+        "Event.wait",
+        "_worker",
+        "Thread._wait_for_tstate_lock",
+    }
+)
+
+
 def package_of(path: str) -> str:
-    """A frame's file reduced to what owns it: a package, `ours:<module>`, or the stdlib."""
-    if "site-packages/" in path:
-        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    project = str(PROJECT_ROOT) + "/"
-    if path.startswith(project) or not path.startswith("/"):
-        rel = path.removeprefix(project)
-        return "ours:" + rel.split("/", 1)[0].removesuffix(".py")
-    if "/lib/python3" in path:
-        module = path.split("/lib/python3", 1)[1].split("/", 2)[-1]
-        return "stdlib:" + module.split("/", 1)[0].removesuffix(".py")
-    return path or "?"
+    """A frame's file reduced to what owns it: a package, `ours:<module>`, or `stdlib:<mod>`."""
+    path = path.split("site-packages/", 1)[-1].removeprefix(str(PROJECT_ROOT) + "/")
+    if path.startswith("<"):
+        return "stdlib:" + path.strip("<>").split()[-1]
+    if path.startswith("/"):  # an absolute path outside site-packages: the stdlib's own
+        path = path.split("/lib/python3", 1)[-1].split("/", 1)[-1]
+    top = path.split("/", 1)[0].removesuffix(".py")
+    if top in OURS:
+        return "ours:" + top
+    if top in sys.stdlib_module_names:
+        return "stdlib:" + top
+    return top or "?"
 
 
 @dataclass
@@ -131,17 +151,21 @@ def summarize(name: str, path: Path, seconds: float) -> Summary:
                 continue
             count = int(count_text)
             # py-spy puts the thread first ("process ...;thread ..."), then outermost->innermost.
-            frames = [_parse(fr) for fr in stack.split(";") if not fr.startswith(("process ", "thread "))]
+            frames = [
+                _parse(fr) for fr in stack.split(";") if not fr.startswith(("process ", "thread "))
+            ]
             if not frames:
                 continue
-            samples += count
             func, file = frames[-1]
+            if func in IDLE:
+                continue
+            samples += count
             by_package[package_of(file)] += count
             self_time[f"{func} ({package_of(file)})"] += count
             seen: set[str] = set()
             for func, file in frames:
                 pkg = package_of(file)
-                if pkg.startswith("ours:") and pkg != "ours:bench":
+                if pkg.startswith("ours:") and func != "<module>":
                     label = f"{pkg.removeprefix('ours:')}.{func}"
                     if label not in seen:
                         seen.add(label)

@@ -20,12 +20,12 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO
+from typing import IO, Any
 
 from temporalio.client import Client
 
@@ -63,13 +63,25 @@ class Proc:
         return ""
 
 
-def terminate_on_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt, so `finally` blocks stop the children."""
+def run_with_stack(keep: bool, body: Callable[[Stack], Coroutine[Any, Any, int]]) -> int:
+    """Run `body(stack)` on a fresh stack; stop everything it started however it ends.
 
-    def on_term(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+    On SIGINT or SIGTERM the children are stopped at once, from the signal handler, and the
+    process exits 130: waiting for asyncio to unwind is not enough, because the SDK may turn
+    a cancellation into an error of its own and a task can carry on."""
+    stack = Stack(keep=keep)
 
-    signal.signal(signal.SIGTERM, on_term)
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stack.close()
+        print("interrupted; everything started was stopped", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    try:
+        return asyncio.run(body(stack))
+    finally:
+        stack.close()
 
 
 @dataclass
@@ -99,9 +111,7 @@ class Stack:
     def database_url(self) -> str:
         return f"sqlite:///{self.tmp / 'app.db'}"
 
-    def start(
-        self, name: str, argv: Sequence[str], env: dict[str, str] | None = None
-    ) -> Proc:
+    def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> Proc:
         log = self.tmp / f"{name}.log"
         log_file = log.open("wb")
         popen = subprocess.Popen(
@@ -169,10 +179,12 @@ class Stack:
                 proc.popen.kill()
                 proc.popen.wait()
         proc._log_file.close()
+        if proc in self.procs:
+            self.procs.remove(proc)
 
     def close(self) -> None:
         """Stop every process, newest first (worker and API before the server)."""
-        for proc in reversed(self.procs):
+        for proc in reversed(list(self.procs)):
             try:
                 self.stop(proc)
             except BaseException:  # keep stopping the others, even on a second Ctrl-C
