@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine, select
 
+from db.engine import reading
 from db.schema import provider_requests
 from db.sql import insert_ignore
 
@@ -78,7 +79,7 @@ class SimulatedPaymentRails:
 
     def requests_made(self, kind: str) -> int:
         """How many distinct requests reached the rail (what a test checks for double pay)."""
-        with self._engine.connect() as conn:
+        with reading(self._engine) as conn:
             return len(
                 conn.execute(
                     select(provider_requests.c.request_id).where(provider_requests.c.kind == kind)

@@ -13,6 +13,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select, update
 
+from db.engine import reading
 from db.schema import platform_accounts, platform_videos
 from db.sql import insert_ignore
 
@@ -69,7 +70,7 @@ class SimulatedVideoPlatform:
         self._engine = engine
 
     def account_metrics(self, xigua_account_id: str) -> AccountMetrics:
-        with self._engine.connect() as conn:
+        with reading(self._engine) as conn:
             row = conn.execute(
                 select(platform_accounts).where(
                     platform_accounts.c.xigua_account_id == xigua_account_id
@@ -129,7 +130,7 @@ class SimulatedVideoPlatform:
         return self.stats(video_id).public
 
     def stats(self, video_id: str) -> VideoStats:
-        with self._engine.connect() as conn:
+        with reading(self._engine) as conn:
             row = conn.execute(
                 select(platform_videos).where(platform_videos.c.video_id == video_id)
             ).first()

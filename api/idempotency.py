@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Row, select, update
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
 from db.schema import idempotency_keys
@@ -44,6 +45,24 @@ async def run_once(
         status, body = await handle()
         return JSONResponse(body, status_code=status)
 
+    # Off the event loop: a write may wait for SQLite's write lock, and the loop must not.
+    row = await run_in_threadpool(_claim, engine, user_id, key, fingerprint)
+    if row is not None:
+        if row.request_hash != fingerprint:
+            raise ApiError(422, "this Idempotency-Key was already used for a different request")
+        if row.status_code is not None:
+            return JSONResponse(
+                row.response, status_code=row.status_code, headers={REPLAYED_HEADER: "true"}
+            )
+        # The first request is still running or died before answering: running again is safe.
+
+    status, body = await handle()
+    await run_in_threadpool(_record, engine, user_id, key, status, body)
+    return JSONResponse(body, status_code=status)
+
+
+def _claim(engine: Engine, user_id: str, key: str, fingerprint: str) -> Row[Any] | None:
+    """Claim the key; if another request claimed it first, return its row."""
     with engine.begin() as conn:
         first = insert_ignore(
             conn,
@@ -55,25 +74,16 @@ async def run_once(
                 "created_at": datetime.now(UTC),
             },
         )
-        row = (
-            None
-            if first
-            else conn.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
-                )
-            ).first()
-        )
-    if row is not None:
-        if row.request_hash != fingerprint:
-            raise ApiError(422, "this Idempotency-Key was already used for a different request")
-        if row.status_code is not None:
-            return JSONResponse(
-                row.response, status_code=row.status_code, headers={REPLAYED_HEADER: "true"}
+        if first:
+            return None
+        return conn.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
             )
-        # The first request is still running or died before answering: running again is safe.
+        ).first()
 
-    status, body = await handle()
+
+def _record(engine: Engine, user_id: str, key: str, status: int, body: Any) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(idempotency_keys)
@@ -84,4 +94,3 @@ async def run_once(
             )
             .values(status_code=status, response=body)
         )
-    return JSONResponse(body, status_code=status)

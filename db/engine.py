@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+# Marks a connection whose transaction only reads (see `reading`).
+_READ_ONLY = "xigua_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -31,9 +36,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that later writes can fail with
-        # SQLITE_BUSY without waiting, which would surface as a spurious activity failure.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(_READ_ONLY):
+            # Under WAL a deferred read transaction sees a snapshot and never waits for a writer.
+            conn.exec_driver_sql("BEGIN")
+        else:
+            # Take the write lock up front: a deferred transaction that later writes can fail
+            # with SQLITE_BUSY without waiting, which would surface as a spurious failure.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only: on SQLite it does not take the write lock, so reads never
+    queue behind the ledger's and the projection's writes. Writes go through `engine.begin()`."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_READ_ONLY: True})
+        yield conn

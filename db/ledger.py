@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, String, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from db.engine import reading
 from db.schema import accounts, entries, orders, payments, transfers
 from db.sql import insert_ignore
 from workflows.messages import FINAL_STATUSES
@@ -153,7 +154,7 @@ def transfer(
             return TransferResult(transfer_id, key, created=True)
     except IntegrityError:
         # A concurrent writer committed the same key first: answer with its transfer.
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             found = _existing(conn, key)
         if found is None:
             raise
@@ -166,13 +167,13 @@ def balance_in(conn: Connection, account_id: str) -> int:
 
 
 def balance(engine: Engine, account_id: str) -> int:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return balance_in(conn, account_id)
 
 
 def balances(engine: Engine, account_ids: Iterable[str]) -> dict[str, int]:
     ids = list(account_ids)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(ids)))
         found = {row.id: int(row.balance) for row in rows}
     return {account_id: found.get(account_id, 0) for account_id in ids}
@@ -182,14 +183,14 @@ def transfer_count(engine: Engine, order_id: str, kind: str | None = None) -> in
     query = select(func.count()).select_from(transfers).where(transfers.c.order_id == order_id)
     if kind is not None:
         query = query.where(transfers.c.kind == kind)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return int(conn.execute(query).scalar_one())
 
 
 def check_invariants(engine: Engine) -> list[str]:
     """Every broken ledger invariant, in words; an empty list means the books are sound."""
     problems: list[str] = []
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         total = conn.execute(select(func.coalesce(func.sum(accounts.c.balance), 0))).scalar_one()
         if total != 0:
             problems.append(f"accounts sum to {total} fen, not 0")

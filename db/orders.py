@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, or_, select, update
 
+from db.engine import reading
 from db.schema import notifications, order_timeline, orders
 from db.sql import insert_ignore
 from workflows.messages import ProjectionWrite
@@ -106,7 +107,7 @@ class TimelineEntry:
 
 
 def timeline(engine: Engine, order_id: str) -> list[TimelineEntry]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             select(order_timeline)
             .where(order_timeline.c.order_id == order_id)
@@ -128,13 +129,13 @@ def timeline(engine: Engine, order_id: str) -> list[TimelineEntry]:
 
 
 def order_row(engine: Engine, order_id: str) -> dict[str, Any] | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
     return dict(row._mapping) if row else None
 
 
 def notifications_for(engine: Engine, order_id: str) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             select(notifications)
             .where(notifications.c.order_id == order_id)
@@ -148,7 +149,7 @@ REVIEW_STATUSES = {"script": "script_in_review", "video": "video_in_review"}
 
 def find_order(engine: Engine, order_id: str, visible: ColumnElement[bool]) -> Row[Any] | None:
     """The order row, if `visible` (the caller's access rule) lets the caller see it."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return conn.execute(select(orders).where(orders.c.id == order_id, visible)).first()
 
 
@@ -172,13 +173,13 @@ def list_orders(
             )
         )
     query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return list(conn.execute(query).all())
 
 
 def review_queue(engine: Engine, kind: str, limit: int) -> list[Row[Any]]:
     """Orders whose script or video waits for platform review, longest waiting first."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return list(
             conn.execute(
                 select(orders)

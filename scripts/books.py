@@ -7,14 +7,14 @@ from sqlalchemy import select
 
 from config import get_settings
 from db import orders as projection
-from db.engine import make_engine
+from db.engine import make_engine, reading
 from db.ledger import check_invariants
 from db.schema import accounts, orders
 
 
 def main() -> None:
     engine = make_engine(get_settings().database_url)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(select(accounts.c.id, accounts.c.balance).order_by(accounts.c.id))
         print("account                                   balance (fen)")
         for account_id, balance in rows:

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from db.engine import reading
 from db.schema import api_tokens, users
 from services.creators import ensure_creator
 from workflows.messages import Role
@@ -88,7 +89,7 @@ def set_password(engine: Engine, user_id: str, username: str, password: str) -> 
 
 
 def authenticate(engine: Engine, username: str, password: str) -> User | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(users).where(users.c.username == username)).first()
     stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
     try:
@@ -123,7 +124,7 @@ def issue_token(engine: Engine, secret: str, user: User, ttl: timedelta) -> tupl
 
 
 def user_for_token(engine: Engine, secret: str, token: str) -> User | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(users)
             .join(api_tokens, api_tokens.c.user_id == users.c.id)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 from adapters.video_platform import AccountNotFound, VideoPlatform
+from db.engine import reading
 from db.schema import creators, credit_events, users
 from db.sql import insert_ignore
 from workflows.messages import Role
@@ -147,7 +148,7 @@ def apply_for_task(
 ) -> Application:
     """C2: read the account's metrics now and open the task if every condition holds; a
     refusal lists every unmet condition with what was measured and the threshold."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         account = _creator(conn, creator_id).xigua_account_id
     if account is None:
         raise CreatorError("InvalidState", "bind a Xigua account before applying")
@@ -193,7 +194,7 @@ def set_accepting(engine: Engine, creator_id: str, accepting: bool) -> None:
 def set_mcn(engine: Engine, creator_id: str, mcn_id: str | None) -> None:
     """C7: independent (None) or a member of one MCN, which then receives the earnings."""
     if mcn_id is not None:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             role = conn.execute(select(users.c.role).where(users.c.id == mcn_id)).scalar()
         if role != Role.MCN.value:
             raise CreatorError("NotFound", f"MCN {mcn_id} not found")
@@ -243,7 +244,7 @@ def _why_not_orderable(row: Row[Any]) -> list[str]:
 
 def why_not_orderable(engine: Engine, creator_id: str) -> list[str]:
     """C5: every reason the creator cannot be ordered now; empty if it can."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(creators, users.c.phone, users.c.email)
             .join(users, users.c.id == creators.c.user_id)
@@ -255,7 +256,7 @@ def why_not_orderable(engine: Engine, creator_id: str) -> list[str]:
 
 
 def mcn_of(engine: Engine, creator_id: str) -> str | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         mcn = conn.execute(
             select(creators.c.mcn_id).where(creators.c.user_id == creator_id)
         ).scalar()
@@ -263,7 +264,7 @@ def mcn_of(engine: Engine, creator_id: str) -> str | None:
 
 
 def profile(engine: Engine, creator_id: str) -> Row[Any]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(creators, users.c.display_name, users.c.phone, users.c.email)
             .join(users, users.c.id == creators.c.user_id)
@@ -330,7 +331,7 @@ class SquareQuery:
 def square(engine: Engine, q: SquareQuery) -> list[Row[Any]]:
     """Orderable creators only, filtered and sorted, in a stable order (ties broken by id)
     that keyset cursors resume without skipping or repeating a card."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return cast(list[Row[Any]], list(conn.execute(square_query(q)).all()))
 
 

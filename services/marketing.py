@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import Engine, select
 
+from db.engine import reading
 from db.schema import video_stats
 
 
@@ -28,7 +29,7 @@ class Sample:
 
 
 def samples(engine: Engine, order_id: str) -> list[Sample]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             select(video_stats)
             .where(video_stats.c.order_id == order_id)

@@ -19,6 +19,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from db.engine import reading
 from db.schema import creators
 from services.creators import why_not_orderable
 from workflows.messages import (
@@ -138,7 +139,7 @@ class OrderService:
                 "NotOrderable",
                 f"creator {request.creator_id} cannot be ordered: it " + "; it ".join(reasons),
             )
-        with self._engine.connect() as conn:
+        with reading(self._engine) as conn:
             creator = conn.execute(
                 select(creators).where(creators.c.user_id == request.creator_id)
             ).one()

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Row, func, select, update
 
 from adapters.payments import PaymentProvider
 from db import ledger
+from db.engine import reading
 from db.ledger import Leg, TransferResult
 from db.schema import entries, orders, payments, transfers
 from db.sql import insert_ignore
@@ -128,7 +129,7 @@ def finish_payment(
 
 
 def payment(engine: Engine, payment_id: str) -> Row[Any] | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return conn.execute(select(payments).where(payments.c.id == payment_id)).first()
 
 
@@ -161,7 +162,7 @@ def statement(
     )
     if before_entry is not None:
         query = query.where(entries.c.id < before_entry)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(query.order_by(entries.c.id.desc()).limit(limit)).all()
     return [StatementLine(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows]
 
@@ -184,5 +185,5 @@ def mcn_earnings(engine: Engine, mcn_id: str) -> list[CreatorEarnings]:
         .group_by(orders.c.creator_id)
         .order_by(orders.c.creator_id)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [CreatorEarnings(c, int(n), int(s)) for c, n, s in conn.execute(query).all()]

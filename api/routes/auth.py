@@ -85,7 +85,7 @@ async def log_in(
 
 
 @router.post("/auth/logout", status_code=204, responses={401: {"model": Problem}})
-async def log_out(user: CurrentUser, token: BearerToken, context: ContextDep) -> None:
+def log_out(user: CurrentUser, token: BearerToken, context: ContextDep) -> None:
     """Revoke the token this request was made with."""
     del user  # resolved only to refuse a missing or expired token with 401
     if token:
@@ -103,6 +103,6 @@ async def me(user: CurrentUser) -> UserPublic:
     status_code=204,
     responses={401: {"model": Problem}, 422: {"model": Problem}},
 )
-async def set_contact(body: ContactBody, user: CurrentUser, context: ContextDep) -> None:
+def set_contact(body: ContactBody, user: CurrentUser, context: ContextDep) -> None:
     """Give your real phone and e-mail; the other side of an order sees a virtual number."""
     creators.set_contact(context.engine, user.id, body.phone, body.email)

@@ -7,7 +7,6 @@ import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
@@ -64,15 +63,13 @@ def _creator(user: CurrentUser, context: ContextDep) -> str:
 
 
 @router.get("/creators/me", response_model=CreatorProfile, responses=ERRORS)
-async def my_profile(user: CurrentUser, context: ContextDep) -> CreatorProfile:
+def my_profile(user: CurrentUser, context: ContextDep) -> CreatorProfile:
     """The caller's creator profile, and every reason it cannot be ordered yet."""
     return _profile(context, _creator(user, context))
 
 
 @router.put("/creators/me/xigua-account", response_model=CreatorProfile, responses=ERRORS)
-async def bind_account(
-    body: BindAccountBody, user: CurrentUser, context: ContextDep
-) -> CreatorProfile:
+def bind_account(body: BindAccountBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
     """Bind the Xigua account, signed in with Douyin, Toutiao or Huoshan; one creator each."""
     creator_id = _creator(user, context)
     try:
@@ -89,16 +86,12 @@ async def bind_account(
 
 
 @router.post("/creators/me/task-application", response_model=ApplicationPublic, responses=ERRORS)
-async def apply(user: CurrentUser, context: ContextDep) -> ApplicationPublic:
+def apply(user: CurrentUser, context: ContextDep) -> ApplicationPublic:
     """Apply to open the task: eligibility is read from Xigua now; a refusal lists why."""
     creator_id = _creator(user, context)
     try:
-        result = await run_in_threadpool(
-            creators.apply_for_task,
-            context.engine,
-            context.platform,
-            creator_id,
-            context.thresholds,
+        result = creators.apply_for_task(
+            context.engine, context.platform, creator_id, context.thresholds
         )
     except CreatorError as e:
         raise _failed(e) from e
@@ -109,7 +102,7 @@ async def apply(user: CurrentUser, context: ContextDep) -> ApplicationPublic:
 
 
 @router.put("/creators/me/quote", response_model=CreatorProfile, responses=ERRORS)
-async def set_quote(body: QuoteBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
+def set_quote(body: QuoteBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
     """Set the price, in fen, of one customised video that carries an advert."""
     creator_id = _creator(user, context)
     creators.set_quote(context.engine, creator_id, body.quote_fen)
@@ -117,9 +110,7 @@ async def set_quote(body: QuoteBody, user: CurrentUser, context: ContextDep) -> 
 
 
 @router.put("/creators/me/accepting", response_model=CreatorProfile, responses=ERRORS)
-async def set_accepting(
-    body: AcceptingBody, user: CurrentUser, context: ContextDep
-) -> CreatorProfile:
+def set_accepting(body: AcceptingBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
     """Switch accepting orders on or off; orders already running go on either way."""
     creator_id = _creator(user, context)
     creators.set_accepting(context.engine, creator_id, body.accepting)
@@ -127,7 +118,7 @@ async def set_accepting(
 
 
 @router.put("/creators/me/mcn", response_model=CreatorProfile, responses=ERRORS)
-async def set_mcn(body: McnBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
+def set_mcn(body: McnBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
     """Join an MCN (which then receives the earnings of new orders) or leave it (null)."""
     creator_id = _creator(user, context)
     try:

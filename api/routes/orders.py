@@ -405,7 +405,7 @@ async def accept_delivery(
 
 
 @router.get("/orders/{order_id}/contact", response_model=ContactPublic, responses=ERRORS)
-async def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> ContactPublic:
+def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> ContactPublic:
     """The virtual number that reaches the other side of the order, once it is accepted."""
     require(user, Role.CLIENT, Role.CREATOR)
     row = projection.find_order(context.engine, order_id, visible_to(user))

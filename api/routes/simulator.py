@@ -21,7 +21,7 @@ PlatformId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 
 
 @router.put("/accounts/{xigua_account_id}", status_code=204, responses=ERRORS)
-async def set_account(
+def set_account(
     xigua_account_id: PlatformId, body: AccountMetricsBody, user: CurrentUser, context: ContextDep
 ) -> None:
     """Set a Xigua account's fans, flags and recent plays (what eligibility is judged on)."""
@@ -30,7 +30,7 @@ async def set_account(
 
 
 @router.post("/videos/{video_id}/engagement", response_model=VideoStats, responses=ERRORS)
-async def add_engagement(
+def add_engagement(
     video_id: PlatformId, body: EngagementBody, user: CurrentUser, context: ContextDep
 ) -> VideoStats:
     """Add plays, likes, comments and shares to a video (its numbers as the platform shows)."""
