@@ -16,19 +16,26 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import activity, workflow
+from temporalio.common import SearchAttributeKey
 
 TIMEOUT = timedelta(seconds=30)
 # Stands in for the order's accept window and auto-accept countdown: long timers that updates
 # make unnecessary, so they are started and cancelled, as in an order.
 LONG_WAIT = timedelta(days=1)
+# The order's own keyword attribute (the benchmark's server has it registered), so that an
+# upsert here costs the server what an order's does.
+STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 
 
 @dataclass
 class Step:
-    """What one part of the workflow runs: activities, then local activities."""
+    """What one part of the workflow runs: activities, then search-attribute upserts and
+    local activities in turn (as an order's transition upserts, then records itself)."""
 
     activities: int = 0
     local_activities: int = 0
+    upserts: int = 0
 
 
 @dataclass
@@ -41,16 +48,18 @@ class Plan:
     tail_timer_s: float = 0.0
     # One long timer per entry, each cancelled once this many updates are done.
     cancelled_timers: list[int] = field(default_factory=list)
+    # Started with search attributes, as an order is (its status, client and creator).
+    start_attributes: bool = False
 
 
 def describe(plan: Plan) -> str:
     """The plan in one line: activities/local activities of each part."""
 
     def part(step: Step) -> str:
-        return f"{step.activities}/{step.local_activities}"
+        return f"{step.activities}/{step.local_activities}/{step.upserts}"
 
     return (
-        f"activities/local activities: start {part(plan.start)}; updates "
+        f"activities/local activities/search-attribute upserts: start {part(plan.start)}; updates "
         f"{' '.join(part(s) for s in plan.updates)}; tail {part(plan.tail)} after "
         f"{plan.tail_timers} timer(s) of {plan.tail_timer_s:g} s; long timers cancelled "
         f"once {plan.cancelled_timers} updates are done"
@@ -69,6 +78,7 @@ class BareOrder:
         self._plan = plan
         self._started = False
         self._done = 0
+        self._upserts = 0
         self._lock = asyncio.Lock()
 
     @workflow.run
@@ -82,11 +92,13 @@ class BareOrder:
                 return self._done
         await workflow.wait_condition(lambda: self._done == len(plan.updates))
         tail = plan.tail
-        for i in range(max(plan.tail_timers, tail.activities, tail.local_activities)):
+        for i in range(max(plan.tail_timers, tail.activities, tail.local_activities, tail.upserts)):
             if i < plan.tail_timers:
                 await workflow.sleep(plan.tail_timer_s)
             if i < tail.activities:
                 await self._activity()
+            if i < tail.upserts:
+                self._upsert()
             if i < tail.local_activities:
                 await self._local_activity()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -108,8 +120,17 @@ class BareOrder:
     async def _run_step(self, step: Step) -> None:
         for _ in range(step.activities):
             await self._activity()
-        for _ in range(step.local_activities):
-            await self._local_activity()
+        for i in range(max(step.upserts, step.local_activities)):
+            if i < step.upserts:
+                self._upsert()
+            if i < step.local_activities:
+                await self._local_activity()
+
+    def _upsert(self) -> None:
+        self._upserts += 1
+        workflow.upsert_search_attributes(
+            [STATUS.value_set(f"step-{self._upserts}"), DEADLINE.value_set(workflow.now())]
+        )
 
     @staticmethod
     async def _activity() -> None:

@@ -6,16 +6,25 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from bench.bare import BareOrder, Plan, Step
 from bench.stack import run_pool
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
+# What an order starts with (services/orders.py), with values of the same sizes.
+START_ATTRIBUTES = TypedSearchAttributes(
+    [
+        SearchAttributePair(SearchAttributeKey.for_keyword("OrderStatus"), "placing"),
+        SearchAttributePair(SearchAttributeKey.for_keyword("ClientId"), "c" * 32),
+        SearchAttributePair(SearchAttributeKey.for_keyword("CreatorId"), "k" * 32),
+    ]
+)
 
 
 @dataclass
@@ -28,6 +37,7 @@ class Shape:
     activities: int = 0
     local_activities: int = 0
     timers: int = 0
+    upserts: int = 0
     workflow_tasks: int = 0
     # Where each activity and local activity ran: before the first update, in update i's
     # handler (between its Accepted and Completed events), or after the last update.
@@ -52,17 +62,24 @@ class Shape:
             f"{self.events} events ({self.bytes / 1024:.1f} KiB): {len(self.updates)} updates, "
             f"{self.activities} activities, "
             f"{self.local_activities} local activities, {self.timers} timers, "
+            f"{self.upserts} search-attribute upserts, "
             f"{self.workflow_tasks} workflow tasks"
         )
 
-    def plan(self, tail_timer_s: float) -> Plan:
+    def plan(self, tail_timer_s: float, upserts: bool = True) -> Plan:
+        """The baseline's plan; without `upserts`, no search attributes (an older baseline)."""
+
+        def copy(step: Step) -> Step:
+            return replace(step, upserts=step.upserts if upserts else 0)
+
         return Plan(
-            start=self.start,
-            updates=self.per_update,
-            tail=self.tail,
+            start=copy(self.start),
+            updates=[copy(s) for s in self.per_update],
+            tail=copy(self.tail),
             tail_timers=self.tail_timers,
             tail_timer_s=tail_timer_s,
             cancelled_timers=self.cancelled_timers,
+            start_attributes=upserts,
         )
 
 
@@ -94,6 +111,7 @@ def shape_of(events: Iterable[HistoryEvent]) -> Shape:
                 shape.per_update.append(Step())
                 shape.start.activities += between.activities
                 shape.start.local_activities += between.local_activities
+                shape.start.upserts += between.upserts
                 between, between_timers = Step(), 0
             case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
                 update_id = event.workflow_execution_update_completed_event_attributes.meta
@@ -106,6 +124,9 @@ def shape_of(events: Iterable[HistoryEvent]) -> Shape:
                 if event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER:
                     shape.local_activities += 1
                     step().local_activities += 1
+            case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+                shape.upserts += 1
+                step().upserts += 1
             case EventType.EVENT_TYPE_TIMER_STARTED:
                 shape.timers += 1
             case EventType.EVENT_TYPE_TIMER_FIRED:
@@ -139,7 +160,11 @@ async def drive(
     async def one(i: int) -> None:
         started = time.perf_counter()
         handle: WorkflowHandle[BareOrder, int] = await client.start_workflow(
-            BareOrder.run, plan, id=ids[i], task_queue=task_queue
+            BareOrder.run,
+            plan,
+            id=ids[i],
+            task_queue=task_queue,
+            search_attributes=START_ATTRIBUTES if plan.start_attributes else None,
         )
         for number in range(len(plan.updates)):
             await handle.execute_update(BareOrder.step, number)

@@ -435,6 +435,7 @@ class Options:
     profile: Path | None
     keep: bool
     decompose: bool
+    bare_search_attributes: bool = True
 
 
 async def run(opts: Options, stack: Stack) -> int:
@@ -544,7 +545,9 @@ async def run(opts: Options, stack: Stack) -> int:
             ],
         )  # fmt: skip
         retention_s = 30 * opts.retention_day
-        plan = our_shape.plan(retention_s / max(our_shape.tail_timers, 1))
+        plan = our_shape.plan(
+            retention_s / max(our_shape.tail_timers, 1), upserts=opts.bare_search_attributes
+        )
         bare_probe = await bare_phase(client, plan, Phase("bare-probe", 1, 1))
         await wait_results(client, bare_probe.order_ids)
         (bare_shape,) = await history_shapes(client, bare_probe.order_ids)
@@ -720,6 +723,11 @@ def main() -> None:
         action="store_true",
         help="also run the orders through OrderService without HTTP (where the gap goes)",
     )
+    parser.add_argument(
+        "--bare-without-search-attributes",
+        action="store_true",
+        help="the baseline neither starts with nor upserts search attributes",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     opts = Options(
@@ -732,6 +740,7 @@ def main() -> None:
         profile=args.profile,
         keep=args.keep,
         decompose=args.decompose,
+        bare_search_attributes=not args.bare_without_search_attributes,
     )
     try:
         code = run_with_stack(opts.keep, lambda stack: run(opts, stack))

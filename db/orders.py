@@ -39,23 +39,31 @@ def record_transition(engine: Engine, write: ProjectionWrite) -> bool:
     """Write one transition; False if it was already written (a retried activity)."""
     t, terms = write.transition, write.terms
     with engine.begin() as conn:
-        insert_ignore(
-            conn,
-            orders,
-            {
-                "id": terms.order_id,
-                "client_id": terms.client_id,
-                "creator_id": terms.creator_id,
-                "mcn_id": terms.mcn_id,
-                "price_fen": terms.price_fen,
-                "fee_fen": terms.fee_fen,
-                "skip_script": terms.skip_script,
-                "retention_days": terms.retention_days,
-                "brief": terms.brief.model_dump(mode="json"),
-                "created_at": write.placed_at,
-                **_row_values(write),
-            },
-        )
+        # Every transition but the first finds its row: one UPDATE, no insert. A retry finds
+        # last_seq already at its seq and updates nothing, which never rolls the row back.
+        moved = conn.execute(
+            update(orders)
+            .where(orders.c.id == t.order_id, orders.c.last_seq < t.seq)
+            .values(**_row_values(write))
+        ).rowcount
+        if not moved:
+            insert_ignore(
+                conn,
+                orders,
+                {
+                    "id": terms.order_id,
+                    "client_id": terms.client_id,
+                    "creator_id": terms.creator_id,
+                    "mcn_id": terms.mcn_id,
+                    "price_fen": terms.price_fen,
+                    "fee_fen": terms.fee_fen,
+                    "skip_script": terms.skip_script,
+                    "retention_days": terms.retention_days,
+                    "brief": terms.brief.model_dump(mode="json"),
+                    "created_at": write.placed_at,
+                    **_row_values(write),
+                },
+            )
         fresh = insert_ignore(
             conn,
             order_timeline,
@@ -73,11 +81,6 @@ def record_transition(engine: Engine, write: ProjectionWrite) -> bool:
         )
         if not fresh:
             return False
-        conn.execute(
-            update(orders)
-            .where(orders.c.id == t.order_id, orders.c.last_seq < t.seq)
-            .values(**_row_values(write))
-        )
         for note in write.notifications:
             insert_ignore(
                 conn,

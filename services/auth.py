@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,8 +28,22 @@ from workflows.messages import Role
 
 SELF_SERVICE_ROLES = frozenset({Role.CLIENT, Role.CREATOR, Role.MCN})
 _hasher = PasswordHasher()
+# Each argon2id hash takes 64 MiB for its duration: a burst of logins or sign-ups waits here
+# rather than taking the API's memory (the thread pool alone would admit 40 at once).
+MAX_CONCURRENT_HASHES = 4
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 # Verified against when the username is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def _hash(password: str) -> str:
+    with _hashing:
+        return _hasher.hash(password)
+
+
+def _verify(stored: str, password: str) -> None:
+    with _hashing:
+        _hasher.verify(stored, password)
 
 
 class UsernameTaken(Exception):
@@ -59,6 +74,8 @@ def sign_up(
         username=username,
         display_name=display_name,
     )
+    # Hashed before the transaction: on SQLite it holds the write lock until it commits.
+    password_hash = _hash(password)
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -66,7 +83,7 @@ def sign_up(
                     id=user.id,
                     role=role.value,
                     username=username,
-                    password_hash=_hasher.hash(password),
+                    password_hash=password_hash,
                     display_name=display_name,
                     created_at=datetime.now(UTC),
                 )
@@ -80,11 +97,12 @@ def sign_up(
 
 def set_password(engine: Engine, user_id: str, username: str, password: str) -> None:
     """Give an existing user (a seeded demo user, say) a login."""
+    password_hash = _hash(password)
     with engine.begin() as conn:
         conn.execute(
             update(users)
             .where(users.c.id == user_id)
-            .values(username=username, password_hash=_hasher.hash(password))
+            .values(username=username, password_hash=password_hash)
         )
 
 
@@ -93,7 +111,7 @@ def authenticate(engine: Engine, username: str, password: str) -> User | None:
         row = conn.execute(select(users).where(users.c.username == username)).first()
     stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
     try:
-        _hasher.verify(stored, password)
+        _verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
     return _user(row) if row is not None and row.password_hash else None

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from api import limits
 from api.limits import DEFAULT_MAX_BODY_BYTES, LoginRateLimiter
 from api.main import create_app
 from db import ledger
 from db.schema import orders
+from services import auth
 from tests.api.conftest import PASSWORD, Api, api_settings
 from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, OTHER_CLIENT, REVIEWER
+from workflows.messages import Role
 
 WINDOW_S = limits.DEFAULT_LOGIN_WINDOW_S
 PER_USERNAME = limits.DEFAULT_MAX_FAILURES_PER_USERNAME
@@ -369,3 +371,48 @@ def test_threads_racing_on_one_username_get_exactly_the_limit() -> None:
     for thread in threads:
         thread.join()
     assert len(allowed) == PER_USERNAME
+
+
+def test_password_hashing_runs_at_most_a_few_at_once(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each argon2id hash holds 64 MiB: a flood of logins must queue, not take the memory.
+    auth.sign_up(sqlite_engine, "flood", "a long password", Role.CLIENT, "Flood")
+    inside, peak, guard = 0, 0, threading.Lock()
+    entered, release = threading.Semaphore(0), threading.Event()
+    real = auth._hasher
+
+    class CountingHasher:
+        def verify(self, stored: str, password: str) -> bool:
+            nonlocal inside, peak
+            with guard:
+                inside += 1
+                peak = max(peak, inside)
+            entered.release()
+            release.wait()
+            with guard:
+                inside -= 1
+            return real.verify(stored, password)
+
+    monkeypatch.setattr(auth, "_hasher", CountingHasher())
+    results: list[auth.User | None] = []
+    logins = [
+        threading.Thread(
+            target=lambda: results.append(
+                auth.authenticate(sqlite_engine, "flood", "a long password")
+            )
+        )
+        for _ in range(3 * auth.MAX_CONCURRENT_HASHES)
+    ]
+    for t in logins:
+        t.start()
+    for _ in range(auth.MAX_CONCURRENT_HASHES):
+        assert entered.acquire(timeout=30)
+    # The limit is full: no other login gets to hash until one of these finishes.
+    assert not entered.acquire(timeout=0.2)
+    release.set()
+    for t in logins:
+        t.join(timeout=60)
+    assert peak == auth.MAX_CONCURRENT_HASHES
+    assert len(results) == len(logins)
+    assert all(user is not None and user.username == "flood" for user in results)
