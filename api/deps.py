@@ -32,8 +32,9 @@ async def get_orders(context: ContextDep) -> OrderService:
 OrdersDep = Annotated[OrderService, Depends(get_orders)]
 
 
-async def current_user(context: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
-    # On the event loop: one indexed read that never waits for a writer, cheaper than a thread hop.
+def current_user(context: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
+    # A plain def, so FastAPI runs it in its thread pool: on PostgreSQL the lookup is a network
+    # round trip (a connect, when the database is away) that must not hold up the event loop.
     if not token:
         raise ApiError(401, "not authenticated: send Authorization: Bearer <token>")
     user = auth.user_for_token(context.engine, context.settings.token_secret, token)
