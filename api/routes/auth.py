@@ -78,8 +78,12 @@ async def log_in(
     if user is None:
         raise ApiError(401, "wrong username or password")  # the attempt stays counted
     limiter.succeeded(attempt)
-    token, expires_at = auth.issue_token(
-        context.engine, context.settings.token_secret, user, context.settings.token_ttl
+    token, expires_at = await run_in_threadpool(
+        auth.issue_token,
+        context.engine,
+        context.settings.token_secret,
+        user,
+        context.settings.token_ttl,
     )
     return Token(access_token=token, expires_at=expires_at)
 

@@ -7,6 +7,7 @@ import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from starlette.concurrency import run_in_threadpool
 
 from adapters.video_platform import AccountMetrics, VideoNotFound, VideoStats
 from api.deps import ContextDep, CurrentUser, require
@@ -46,7 +47,7 @@ async def remove_video(video_id: PlatformId, user: CurrentUser, context: Context
     """Take a video down, and tell its order, as the platform's webhook does (O9, O10)."""
     require(user, Role.OPS)
     try:
-        order_id = context.platform.remove(video_id)
+        order_id = await run_in_threadpool(context.platform.remove, video_id)
     except VideoNotFound as e:
         raise ApiError(404, f"video {video_id} not found") from e
     if order_id is not None:

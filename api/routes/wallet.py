@@ -119,8 +119,13 @@ async def withdrawal(
 
     async def pay() -> tuple[int, Any]:
         try:
-            wallets.start_withdrawal(
-                context.engine, withdrawal_id, user.id, body.amount_fen, body.bank_account
+            await run_in_threadpool(
+                wallets.start_withdrawal,
+                context.engine,
+                withdrawal_id,
+                user.id,
+                body.amount_fen,
+                body.bank_account,
             )
         except WalletError as e:
             return 422, {"detail": e.message}
