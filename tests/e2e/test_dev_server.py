@@ -3,8 +3,9 @@ shortened by configuration (rule B4) instead of skipped."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -54,6 +55,29 @@ async def test_whole_order_runs_on_the_dev_server_with_configured_durations(stac
         return workflow_id(order_id) in await find(stack, query)
 
     await eventually(listed, "the completed order is listed by status, client and creator")
+
+
+async def test_client_accept_racing_the_auto_accept_timer_pays_exactly_once(stack: Stack) -> None:
+    # rules O7 A2 A3
+    # On real time, not the time-skipping server: that one can lose an update that arrives
+    # while it fires a timer, and the test would hang instead of racing.
+    order_id = (await stack.place()).terms.order_id
+    published = await stack.to_published(order_id)
+    auto_accept_at = next(step.deadline for step in published.next if step.deadline)
+    # Aimed at the instant the timer fires: either side may win, and both outcomes are checked.
+    await asyncio.sleep(max(0.0, (auto_accept_at - datetime.now(UTC)).total_seconds()))
+    (accepted,) = await asyncio.gather(
+        stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT), return_exceptions=True
+    )
+    if isinstance(accepted, BaseException):  # the timer won: the client is told why
+        assert isinstance(accepted, OrderError)
+        assert accepted.kind == "InvalidState"
+
+    assert (await stack.handle(order_id).result()).status is S.COMPLETED
+    assert ledger.transfer_count(stack.engine, order_id, "release") == 1
+    assert stack.balances(order_id)[ledger.creator_account(CREATOR.id)] == PRICE
+    actions = [e.action for e in orders.timeline(stack.engine, order_id)]
+    assert actions.count("accept_delivery") + actions.count("auto_accept") == 1
 
 
 async def test_waiting_orders_carry_their_next_deadline(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -195,28 +194,6 @@ async def test_client_accept_just_after_the_timer_is_refused_and_pays_once(
 
     assert ledger.transfer_count(stack.engine, order_id, "release") == 1
     assert stack.balances(order_id)[ledger.creator_account(CREATOR.id)] == PRICE
-
-
-async def test_client_accept_racing_the_timer_pays_exactly_once(
-    stack: Stack, time_skipping_env: WorkflowEnvironment
-) -> None:
-    # rules O7 A2 A3
-    order_id = (await stack.place()).terms.order_id
-    await stack.to_published(order_id)
-    await time_skipping_env.sleep(7 * DAY - timedelta(seconds=1))
-    accepted, _ = await asyncio.gather(
-        stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT),
-        time_skipping_env.sleep(timedelta(seconds=2)),
-        return_exceptions=True,
-    )
-    if isinstance(accepted, BaseException):  # the timer won: the client is told why
-        assert isinstance(accepted, OrderError)
-        assert accepted.kind == "InvalidState"
-    await wait_for_status(stack, order_id, S.IN_RETENTION)
-    assert ledger.transfer_count(stack.engine, order_id, "release") == 1
-    assert stack.balances(order_id)[ledger.creator_account(CREATOR.id)] == PRICE
-    actions = [e.action for e in orders.timeline(stack.engine, order_id)]
-    assert actions.count("accept_delivery") + actions.count("auto_accept") == 1
 
 
 async def test_retried_settlement_moves_the_money_once(
