@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +14,64 @@ from sqlalchemy.engine import make_url
 
 # Marks a connection whose transaction only reads (see `reading`).
 _READ_ONLY = "xigua_read_only"
+BUSY_TIMEOUT_S = 30
+# One per SQLite file, shared by every engine of this process on that file.
+_write_locks: dict[Path, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+class _SerializedWriter(sqlite3.Connection):
+    """A pysqlite connection whose write transactions queue on a lock of this process.
+
+    SQLite admits one writer at a time and makes the others poll: its busy handler sleeps
+    1, 2, 5, 10 … 100 ms between tries, so under load a writer sleeps on past the moment the
+    lock frees, with the CPU idle. Writers of one process (the worker's 16 activity threads)
+    queue on a mutex instead and go the instant the previous one commits; SQLite's own lock
+    still orders them against other processes, and is what correctness rests on.
+    """
+
+    write_lock: threading.Lock  # set on the subclass made for each file
+    _holds_write_lock = False
+
+    def begin_write(self) -> None:
+        if not self.write_lock.acquire(timeout=BUSY_TIMEOUT_S):
+            # What SQLite itself says when its busy timeout runs out.
+            raise sqlite3.OperationalError("database is locked")
+        self._holds_write_lock = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release_write_lock()
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release_write_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release_write_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release_write_lock()
+
+    def _release_write_lock(self) -> None:
+        if self._holds_write_lock:
+            self._holds_write_lock = False
+            self.write_lock.release()
+
+
+def _writer_class(database: Path) -> type[_SerializedWriter]:
+    with _write_locks_guard:
+        lock = _write_locks.setdefault(database.resolve(), threading.Lock())
+    return type("SerializedWriter", (_SerializedWriter,), {"write_lock": lock})
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -20,9 +80,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
 
+    connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_S}
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        database = Path(parsed.database)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        connect_args["factory"] = _writer_class(database)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -32,7 +95,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -43,7 +106,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         else:
             # Take the write lock up front: a deferred transaction that later writes can fail
             # with SQLITE_BUSY without waiting, which would surface as a spurious failure.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_conn = conn.connection.dbapi_connection
+            if isinstance(dbapi_conn, _SerializedWriter):
+                dbapi_conn.begin_write()
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -25,6 +25,7 @@ from services.creators import why_not_orderable
 from workflows.messages import (
     Action,
     ActionInput,
+    Actor,
     Brief,
     OrderInput,
     OrderResult,
@@ -34,7 +35,7 @@ from workflows.messages import (
     Timings,
     VideoRemoved,
 )
-from workflows.order import CLIENT_ID, CREATOR_ID, ORDER_STATUS, OrderWorkflow
+from workflows.order import CLIENT_ID, CREATOR_ID, NOT_A_PARTY, ORDER_STATUS, OrderWorkflow
 
 
 class OrderError(Exception):
@@ -161,7 +162,7 @@ class OrderService:
         """Apply one user action; raises OrderError with the workflow's reason if refused."""
         handle = self._handle(order_id)
         update_id = f"{request.actor.id}:{action}:{request.request_id}"
-        return await self._update(handle, action.value, request, update_id)
+        return await self._update(handle, action.value, request, update_id, request.actor)
 
     async def view(self, order_id: str) -> OrderView:
         try:
@@ -191,6 +192,7 @@ class OrderService:
         update: str,
         arg: BaseModel | None,
         update_id: str,
+        actor: Actor | None = None,
     ) -> OrderView:
         order_id = handle.id.removeprefix("order-")
         try:
@@ -206,6 +208,9 @@ class OrderService:
         except WorkflowUpdateFailedError as e:
             cause = e.cause
             if isinstance(cause, ApplicationError):
+                if cause.type == NOT_A_PARTY:
+                    # Someone else's order does not exist, as far as this caller may learn.
+                    raise OrderNotFound(order_id) from e
                 raise OrderError(cause.type or "Rejected", cause.message) from e
             raise
         except RPCError as e:
@@ -213,6 +218,8 @@ class OrderService:
                 raise
             # No such workflow, or it has ended (servers word this differently): ask it.
             view = await self.view(order_id)  # raises OrderNotFound if there is none
+            if actor is not None and view.terms.is_stranger(actor):
+                raise OrderNotFound(order_id) from e
             if view.status.is_final:
                 raise OrderFinished(view) from e
             raise

@@ -134,6 +134,11 @@ class OrderTerms(Model):
     def total_fen(self) -> int:
         return self.price_fen + self.fee_fen
 
+    def is_stranger(self, actor: Actor) -> bool:
+        """A client or creator other than this order's own: to them it does not exist."""
+        party = {Role.CLIENT: self.client_id, Role.CREATOR: self.creator_id}.get(actor.role)
+        return party is not None and actor.id != party
+
 
 class OrderInput(Model):
     terms: OrderTerms

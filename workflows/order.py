@@ -53,6 +53,8 @@ NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 # Error types an update fails with; the API maps them to HTTP statuses.
 INVALID_STATE = "InvalidState"
 FORBIDDEN = "Forbidden"
+# The acting user is not the order's client or creator: callers answer "no such order".
+NOT_A_PARTY = "NotAParty"
 INVALID_INPUT = "InvalidInput"
 REQUEST_ID_REUSED = "RequestIdReused"
 INSUFFICIENT_FUNDS = "InsufficientFunds"
@@ -639,10 +641,10 @@ class OrderWorkflow:
 
     def _check(self, action: Action, req: ActionInput) -> None:
         actor = req.actor
-        if not self._is_party(actor):
+        if self._terms.is_stranger(actor):
             raise ApplicationError(
                 f"{actor.role} {actor.id} is not a party to order {self._terms.order_id}",
-                type=FORBIDDEN,
+                type=NOT_A_PARTY,
                 non_retryable=True,
             )
         seen = self._requests.get((actor.id, req.request_id))
@@ -673,13 +675,6 @@ class OrderWorkflow:
             raise ApplicationError(
                 "a rejection needs a reason", type=INVALID_INPUT, non_retryable=True
             )
-
-    def _is_party(self, actor: Actor) -> bool:
-        if actor.role is Role.CLIENT:
-            return actor.id == self._terms.client_id
-        if actor.role is Role.CREATOR:
-            return actor.id == self._terms.creator_id
-        return actor.role is Role.REVIEWER
 
     @staticmethod
     def _describe(allowed: dict[Action, Role]) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 from sqlalchemy import Engine, select
 
 from db import ledger
@@ -22,3 +25,34 @@ def test_a_read_sees_the_last_commit_while_a_writer_holds_the_lock(sqlite_engine
             balance = conn.execute(select(accounts.c.balance).where(accounts.c.id == ALICE))
             assert balance.scalar() == 10_000
         transaction.rollback()
+
+
+def _top_ups(engine: Engine, prefix: str, count: int) -> None:
+    for i in range(count):
+        credit_top_up(engine, "alice", 1, f"{prefix}-{i}")
+
+
+def _balance(engine: Engine) -> int:
+    with reading(engine) as conn:
+        return int(conn.execute(select(accounts.c.balance).where(accounts.c.id == ALICE)).scalar())
+
+
+def test_concurrent_writers_of_one_process_all_commit(sqlite_engine: Engine) -> None:
+    # The worker's 16 activity threads write at once; each must get its turn, none may fail
+    # with "database is locked", and no write may be lost.
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for future in [pool.submit(_top_ups, sqlite_engine, f"t{n}", 25) for n in range(16)]:
+            future.result()
+    assert _balance(sqlite_engine) == 16 * 25
+
+
+def test_a_failed_write_transaction_lets_the_next_writer_in(sqlite_engine: Engine) -> None:
+    credit_top_up(sqlite_engine, "alice", 100, "first")
+    with pytest.raises(RuntimeError), sqlite_engine.begin() as conn:
+        conn.execute(accounts.update().where(accounts.c.id == ALICE).values(balance=0))
+        raise RuntimeError("the activity failed mid-transaction")
+    # From another thread, as the next activity would be: it must not wait for a writer
+    # that is gone (it would fail after the 30 s busy timeout).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(credit_top_up, sqlite_engine, "alice", 5, "second").result(timeout=10)
+    assert _balance(sqlite_engine) == 105

@@ -117,13 +117,15 @@ async def test_wrong_actor_is_refused_without_a_trace(stack: Stack) -> None:
     assert "only the creator may accept" in refused.message
     for stranger in (OTHER_CLIENT, OTHER_CREATOR):
         refused = await assert_refused(
-            stack, order_id, partial(act, stack, order_id, Action.CANCEL, stranger), "Forbidden"
+            stack, order_id, partial(act, stack, order_id, Action.CANCEL, stranger), "NotFound"
         )
-        assert "not a party" in refused.message
+        # Someone else's order: the stranger cannot even learn that it exists.
+        assert refused.message == f"order {order_id} not found"
     ops = Actor(id="ops-1", role=Role.OPS)
-    await assert_refused(
+    refused = await assert_refused(
         stack, order_id, lambda: act(stack, order_id, Action.ACCEPT, ops), "Forbidden"
     )
+    assert "only the creator may accept" in refused.message
 
 
 async def test_creator_declines_and_client_is_refunded(stack: Stack) -> None:
