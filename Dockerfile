@@ -33,6 +33,9 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # The sources too: `python worker.py` runs the file, and `python -m ...` finds the same modules.
 COPY --chown=root:root . .
+# Bytecode at build time: the image writes none (PYTHONDONTWRITEBYTECODE, sources owned by
+# root), and the worker's sandbox imports workflows/order.py afresh for every order it starts.
+RUN python -m compileall -q /app
 USER xigua
 
 EXPOSE 8000 9464

@@ -27,12 +27,12 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from sqlalchemy import Engine, func, select
 from temporalio.client import Client
 
@@ -168,16 +168,16 @@ def seed(engine: Engine, parties: int, orders_each: int) -> list[Party]:
     return out
 
 
-async def log_in(http: httpx.AsyncClient, users: list[str]) -> dict[str, str]:
+async def log_in(http: aiohttp.ClientSession, users: list[str]) -> dict[str, str]:
     tokens: dict[str, str] = {}
     gate = asyncio.Semaphore(4)  # argon2 takes 64 MiB a verification: a few at a time
 
     async def one(user: str) -> None:
-        async with gate:
-            r = await http.post("/auth/token", data={"username": user, "password": DEMO_PASSWORD})
-        if r.status_code != 200:
-            raise BenchError(f"login {user}: {r.status_code} {r.text}")
-        tokens[user] = r.json()["access_token"]
+        form = {"username": user, "password": DEMO_PASSWORD}
+        async with gate, http.post("/auth/token", data=form) as r:
+            if r.status != 200:
+                raise BenchError(f"login {user}: {r.status} {await r.text()}")
+            tokens[user] = (await r.json())["access_token"]
 
     async with asyncio.TaskGroup() as group:
         for user in users:
@@ -207,7 +207,7 @@ class HttpDriver(Driver):
     """Whole orders through the HTTP API, as the README's tour walks one."""
 
     def __init__(
-        self, http: httpx.AsyncClient, tokens: dict[str, str], parties: list[Party], keys: str
+        self, http: aiohttp.ClientSession, tokens: dict[str, str], parties: list[Party], keys: str
     ) -> None:
         self.http = http
         self.tokens = tokens
@@ -230,24 +230,30 @@ class HttpDriver(Driver):
             "skip_script": False,
         }
         started = time.perf_counter()
-        r = await self.http.post(
-            "/orders", json=body, headers=self._headers(party.client, self.keys != "none")
+        status, answer = await self._post(
+            "/orders", body, self._headers(party.client, self.keys != "none")
         )
         latencies[PLACE].append(time.perf_counter() - started)
-        if r.status_code != 201:
-            raise BenchError(f"POST /orders: {r.status_code} {r.text}")
-        order_id = str(r.json()["id"])
+        if status != 201:
+            raise BenchError(f"POST /orders: {status} {answer}")
+        order_id = str(answer["id"])
         for action in ACTIONS:
             started = time.perf_counter()
-            r = await self.http.post(
+            status, answer = await self._post(
                 f"/orders/{order_id}/{action.route}",
-                json=action.body(order_id),
-                headers=self._headers(users[action.party], self.keys == "all"),
+                action.body(order_id),
+                self._headers(users[action.party], self.keys == "all"),
             )
             latencies[action.route].append(time.perf_counter() - started)
-            if r.status_code != 200 or r.json().get("status") != action.status:
-                raise BenchError(f"{action.route} of {order_id}: {r.status_code} {r.text}")
+            if status != 200 or answer.get("status") != action.status:
+                raise BenchError(f"{action.route} of {order_id}: {status} {answer}")
         return order_id
+
+    async def _post(
+        self, path: str, body: dict[str, Any] | None, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        async with self.http.post(path, json=body, headers=headers) as r:
+            return r.status, await r.json()
 
 
 SERVICE_INPUTS: dict[str, tuple[OrderAction, Callable[[Actor, str], ActionInput]]] = {
@@ -435,15 +441,65 @@ class Options:
     profile: Path | None
     keep: bool
     decompose: bool
+    rounds: int = 2
     bare_search_attributes: bool = True
+
+
+@dataclass
+class Contestant:
+    """One side of the comparison: how to drive a phase of orders, how to wait until their
+    workflows have ended, and the processes whose CPU and memory count for it."""
+
+    name: str
+    pids: dict[str, int]
+    drive: Callable[[Phase], Awaitable[Phase]]
+    finish: Callable[[list[str]], Awaitable[None]]
+
+    async def timed(self, phase: Phase) -> Phase:
+        with Sampler(self.pids) as sampler:
+            with measuring_cpu(self.pids) as phase.cpu:
+                await self.drive(phase)
+            sampler.sample()
+            phase.peak_rss = dict(sampler.peak)
+            # Before the next phase starts: its tail (retention timers, the payout's last
+            # steps) must not run in the other side's measured time.
+            started = time.perf_counter()
+            await self.finish(phase.order_ids)
+            phase.completion_s = time.perf_counter() - started
+        return phase
+
+
+def merged(name: str, chunks: list[Phase]) -> Phase:
+    """The rounds of one side as one phase: orders and wall time summed, samples pooled."""
+    first = chunks[0]
+    total = Phase(name, sum(c.orders for c in chunks), first.concurrency)
+    total.wall_s = sum(c.wall_s for c in chunks)
+    total.latencies = {k: [x for c in chunks for x in c.latencies[k]] for k in first.latencies}
+    total.order_ids = [o for c in chunks for o in c.order_ids]
+    meters = [c.cpu for c in chunks if c.cpu is not None]
+    if meters:
+        total.cpu = CpuMeter(meters[0].pids)
+        total.cpu.used = {n: sum(m.used[n] for m in meters) for n in meters[0].used}
+        total.cpu.wall_s = sum(m.wall_s for m in meters)
+    total.peak_rss = {n: max(c.peak_rss.get(n, 0.0) for c in chunks) for n in first.peak_rss}
+    total.completion_s = max(c.completion_s for c in chunks)
+    return total
+
+
+def round_order(rounds: int) -> list[bool]:
+    """True where ours goes first: ours-bare, bare-ours, ours-bare ... (ABBA), so a machine
+    that slows down or speeds up during the run, and the server's growing SQLite files,
+    weigh on both sides alike."""
+    return [r % 2 == 0 for r in range(rounds)]
 
 
 async def run(opts: Options, stack: Stack) -> int:
     print("machine:", *machine(), sep="\n  ", flush=True)
     print(
-        f"run: {opts.orders} orders at concurrency {opts.concurrency} (and {opts.solo} at "
-        f"concurrency 1); retention day {opts.retention_day} s, video check every "
-        f"{opts.video_check_every}; Idempotency-Key on: {opts.keys}",
+        f"run: {opts.orders} orders at concurrency {opts.concurrency} in {opts.rounds} rounds "
+        f"alternating with the baseline (and {opts.solo} at concurrency 1); retention day "
+        f"{opts.retention_day} s, video check every {opts.video_check_every}; "
+        f"Idempotency-Key on: {opts.keys}",
         flush=True,
     )
     with stack:
@@ -465,11 +521,22 @@ async def run(opts: Options, stack: Stack) -> int:
         worker = stack.start_worker(env)
         port = free_port()
         api = stack.start_api(env, port)
+        # The baseline's worker, on the same server; idle while ours runs, and ours while it runs.
+        bare_worker = stack.start(
+            "bare-worker",
+            [
+                sys.executable, "-m", "bench.bare",
+                "--address", stack.temporal_address, "--task-queue", BARE_TASK_QUEUE,
+            ],
+        )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         await wait_for_http(url + "/health")
         stack.check_alive()
-        limits = httpx.Limits(max_connections=opts.concurrency + 8)
-        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        # aiohttp rather than httpx: the client shares the two cores with what it measures,
+        # and costs about half the CPU per request.
+        connector = aiohttp.TCPConnector(limit=opts.concurrency + 8)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as http:
             users = [u for p in parties for u in (p.client, p.creator)] + [DEMO_REVIEWER]
             tokens = await log_in(http, users)
             driver = HttpDriver(http, tokens, parties, opts.keys)
@@ -481,29 +548,63 @@ async def run(opts: Options, stack: Stack) -> int:
             print(describe_shapes("order workflow", [our_shape]), flush=True)
             print(f"  updates: {', '.join(our_shape.updates)}", flush=True)
             print(f"  biggest events: {our_shape.biggest()}", flush=True)
-            print(f"  baseline plan: {describe_plan(our_shape.plan(0))}", flush=True)
+            retention_s = 30 * opts.retention_day
+            plan = our_shape.plan(
+                retention_s / max(our_shape.tail_timers, 1), upserts=opts.bare_search_attributes
+            )
+            print(f"  baseline plan: {describe_plan(plan)}", flush=True)
+            bare_probe = await bare_phase(client, plan, Phase("bare-probe", 1, 1))
+            await wait_results(client, bare_probe.order_ids)
+            (bare_shape,) = await history_shapes(client, bare_probe.order_ids)
+            print(describe_shapes("bare workflow", [bare_shape]), flush=True)
+            print(f"  biggest events: {bare_shape.biggest()}", flush=True)
 
-            ours_solo = None
+            async def ours_done(ids: list[str]) -> None:
+                await wait_completed(engine, ids, 600)
+
+            ours_pids = {"temporal": server.pid, "worker": worker.pid, "api": api.pid}
+            ours_side = Contestant(
+                "ours", {**ours_pids, "bench": os.getpid()}, driver.phase, ours_done
+            )
+            bare_side = Contestant(
+                "bare",
+                {"temporal": server.pid, "bare-worker": bare_worker.pid, "bench": os.getpid()},
+                lambda phase: bare_phase(client, plan, phase),
+                lambda ids: wait_results(client, ids),
+            )
+
+            ours_solo = bare_solo = None
             if opts.solo:
-                ours_solo = await driver.phase(Phase("ours-solo", opts.solo, 1))
-                await wait_completed(engine, ours_solo.order_ids, 120)
-            pids = {"temporal": server.pid, "worker": worker.pid, "api": api.pid}
-            pids["bench"] = os.getpid()
+                ours_solo = await ours_side.timed(Phase("ours-solo", opts.solo, 1))
+                bare_solo = await bare_side.timed(Phase("bare-solo", opts.solo, 1))
+
             recorder = profile.Recorder(opts.profile) if opts.profile else None
-            ours = Phase("ours", opts.orders, opts.concurrency)
-            with Sampler(pids) as sampler:
-                if recorder:
-                    recorder.start({"api": api.pid, "worker": worker.pid})
-                try:
-                    with measuring_cpu(pids) as ours.cpu:
-                        await driver.phase(ours)
-                finally:
-                    recordings = recorder.stop() if recorder else []
-                sampler.sample()
-                ours.peak_rss = dict(sampler.peak)
-                ours.completion_s = await wait_completed(engine, ours.order_ids, 600)
+            if recorder:
+                # Across all rounds: py-spy records busy samples only, and ours is idle
+                # while the baseline runs.
+                recorder.start({"api": api.pid, "worker": worker.pid})
+            ours_rounds: list[Phase] = []
+            bare_rounds: list[Phase] = []
+            try:
+                for r, ours_first in enumerate(round_order(opts.rounds)):
+                    size = opts.orders // opts.rounds + (r < opts.orders % opts.rounds)
+                    sides = [(ours_side, ours_rounds), (bare_side, bare_rounds)]
+                    for side, done in sides if ours_first else sides[::-1]:
+                        done.append(await side.timed(Phase(side.name, size, opts.concurrency)))
+                    last_ours, last_bare = ours_rounds[-1].throughput, bare_rounds[-1].throughput
+                    print(
+                        f"round {r + 1} ({'ours' if ours_first else 'bare'} first): ours "
+                        f"{last_ours:.2f}, bare {last_bare:.2f} orders/s, "
+                        f"ratio {last_ours / last_bare:.2f}",
+                        flush=True,
+                    )
+            finally:
+                recordings = recorder.stop() if recorder else []
+            ours = merged("ours", ours_rounds)
+            bare = merged("bare", bare_rounds)
             ours.tail_s = tail_seconds(engine, ours.order_ids)
             shapes = await history_shapes(client, [f"order-{o}" for o in ours.order_ids])
+            bare_shapes = await history_shapes(client, bare.order_ids)
             lifetime_peak = {"worker": hwm_mb(worker.pid), "api": hwm_mb(api.pid)}
 
         service_phase = None
@@ -524,55 +625,12 @@ async def run(opts: Options, stack: Stack) -> int:
             )
             service_driver = ServiceDriver(service, parties)
             await service_driver.phase(Phase("service-warm-up", 2, 1))
-            service_phase = Phase("service", opts.orders, opts.concurrency)
-            with Sampler(pids) as sampler:
-                with measuring_cpu(pids) as service_phase.cpu:
-                    await service_driver.phase(service_phase)
-                sampler.sample()
-                service_phase.peak_rss = dict(sampler.peak)
-            service_phase.completion_s = await wait_completed(engine, service_phase.order_ids, 600)
+            service_side = Contestant("service", ours_side.pids, service_driver.phase, ours_done)
+            service_phase = await service_side.timed(
+                Phase("service", opts.orders, opts.concurrency)
+            )
         stack.check_alive()
-        stack.stop(api)
-        stack.stop(worker)
         engine.dispose()
-
-        # The baseline, on the same server: its own worker process, driven by the SDK client.
-        bare_worker = stack.start(
-            "bare-worker",
-            [
-                sys.executable, "-m", "bench.bare",
-                "--address", stack.temporal_address, "--task-queue", BARE_TASK_QUEUE,
-            ],
-        )  # fmt: skip
-        retention_s = 30 * opts.retention_day
-        plan = our_shape.plan(
-            retention_s / max(our_shape.tail_timers, 1), upserts=opts.bare_search_attributes
-        )
-        bare_probe = await bare_phase(client, plan, Phase("bare-probe", 1, 1))
-        await wait_results(client, bare_probe.order_ids)
-        (bare_shape,) = await history_shapes(client, bare_probe.order_ids)
-        print(describe_shapes("bare workflow", [bare_shape]), flush=True)
-        print(f"  biggest events: {bare_shape.biggest()}", flush=True)
-        bare_solo = None
-        if opts.solo:
-            bare_solo = await bare_phase(client, plan, Phase("bare-solo", opts.solo, 1))
-            await wait_results(client, bare_solo.order_ids)
-        bare = Phase("bare", opts.orders, opts.concurrency)
-        bare_pids = {
-            "temporal": server.pid,
-            "bare-worker": bare_worker.pid,
-            "bench": os.getpid(),
-        }
-        with Sampler(bare_pids) as sampler:
-            with measuring_cpu(bare_pids) as bare.cpu:
-                await bare_phase(client, plan, bare)
-            sampler.sample()
-            bare.peak_rss = dict(sampler.peak)
-            started = time.perf_counter()
-            await wait_results(client, bare.order_ids)
-            bare.completion_s = time.perf_counter() - started
-        bare_shapes = await history_shapes(client, bare.order_ids)
-        stack.check_alive()
 
         report(
             opts, our_shape, ours, bare, ours_solo, bare_solo, shapes, bare_shapes, lifetime_peak
@@ -696,7 +754,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description="Orders through the HTTP API vs a bare-SDK baseline (docs/PERFORMANCE.md)."
     )
-    parser.add_argument("--orders", type=int, default=200, help="orders per timed run")
+    parser.add_argument(
+        "--orders", type=int, default=200, help="orders of each side, over all rounds"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="timed rounds, each of ours then the baseline's orders or the other way round",
+    )
     parser.add_argument("--concurrency", type=int, default=20, help="orders in flight at once")
     parser.add_argument(
         "--solo", type=int, default=10, help="orders at concurrency 1 first (0: none)"
@@ -740,6 +806,7 @@ def main() -> None:
         profile=args.profile,
         keep=args.keep,
         decompose=args.decompose,
+        rounds=args.rounds,
         bare_search_attributes=not args.bare_without_search_attributes,
     )
     try:

