@@ -47,7 +47,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
-pytest: install
+pytest: bytecode
 	bash scripts/ensure_docker_compose.sh
 	$(BIN)/python -m scripts.pytest_exit $(PYTEST_ARGS)
 

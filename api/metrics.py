@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -13,6 +12,40 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class RequestMetrics:
+    """Counts and times every HTTP request. Plain ASGI rather than `@app.middleware("http")`,
+    whose BaseHTTPMiddleware runs each request in a task of its own with a stream between the
+    two: a measurable share of the API's CPU per request (docs/PERFORMANCE.md)."""
+
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
+        self.app = app
+        self.requests = requests
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before it answers
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            # The matched route's template (the router records it in the scope), not the
+            # raw path.
+            route = str(getattr(scope.get("route"), "path", "unmatched"))
+            self.requests.labels(scope["method"], route, str(status)).inc()
+            self.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 def install(app: FastAPI) -> None:
@@ -23,22 +56,7 @@ def install(app: FastAPI) -> None:
     latency = Histogram(
         "xigua_api_request_seconds", "HTTP request latency", ["method", "route"], registry=registry
     )
-
-    def route_of(request: Request) -> str:
-        # The matched route's template (FastAPI records it in the scope), not the raw path.
-        route = request.scope.get("route")
-        return str(getattr(route, "path", "unmatched"))
-
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = route_of(request)
-        requests.labels(request.method, route, str(response.status_code)).inc()
-        latency.labels(request.method, route).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(RequestMetrics, requests=requests, latency=latency)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -91,7 +90,7 @@ async def place_order(
         except OrderError as e:
             error = from_order_error(e)
             return error.status_code, {"detail": error.detail}
-        return 201, jsonable_encoder(OrderPublic.from_view(view, user.role))
+        return 201, OrderPublic.from_view(view, user.role).model_dump(mode="json")
 
     fingerprint = idempotency.request_hash("POST /orders", body.model_dump(mode="json"))
     return await idempotency.run_once(context.engine, user.id, idempotency_key, fingerprint, place)
@@ -203,7 +202,7 @@ async def _act(
         except OrderError as e:
             error = from_order_error(e)
             return error.status_code, {"detail": error.detail}
-        return 200, jsonable_encoder(OrderPublic.from_view(view, user.role))
+        return 200, OrderPublic.from_view(view, user.role).model_dump(mode="json")
 
     fingerprint = idempotency.request_hash(
         action.value, order_id, body.model_dump(mode="json") if body else None

@@ -34,7 +34,8 @@ def _top_ups(engine: Engine, prefix: str, count: int) -> None:
 
 def _balance(engine: Engine) -> int:
     with reading(engine) as conn:
-        return int(conn.execute(select(accounts.c.balance).where(accounts.c.id == ALICE)).scalar())
+        balance = conn.execute(select(accounts.c.balance).where(accounts.c.id == ALICE))
+        return int(balance.scalar_one())
 
 
 def test_concurrent_writers_of_one_process_all_commit(sqlite_engine: Engine) -> None:
@@ -48,9 +49,14 @@ def test_concurrent_writers_of_one_process_all_commit(sqlite_engine: Engine) -> 
 
 def test_a_failed_write_transaction_lets_the_next_writer_in(sqlite_engine: Engine) -> None:
     credit_top_up(sqlite_engine, "alice", 100, "first")
-    with pytest.raises(RuntimeError), sqlite_engine.begin() as conn:
-        conn.execute(accounts.update().where(accounts.c.id == ALICE).values(balance=0))
-        raise RuntimeError("the activity failed mid-transaction")
+
+    def failing_activity() -> None:
+        with sqlite_engine.begin() as conn:
+            conn.execute(accounts.update().where(accounts.c.id == ALICE).values(balance=0))
+            raise RuntimeError("the activity failed mid-transaction")
+
+    with pytest.raises(RuntimeError):
+        failing_activity()
     # From another thread, as the next activity would be: it must not wait for a writer
     # that is gone (it would fail after the 30 s busy timeout).
     with ThreadPoolExecutor(max_workers=1) as pool:
