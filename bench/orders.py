@@ -533,7 +533,7 @@ async def run(opts: Options, stack: Stack) -> int:
         await wait_for_http(url + "/health")
         stack.check_alive()
         # aiohttp rather than httpx: the client shares the two cores with what it measures,
-        # and costs about half the CPU per request.
+        # and costs about a quarter of httpx's CPU per request.
         connector = aiohttp.TCPConnector(limit=opts.concurrency + 8)
         timeout = aiohttp.ClientTimeout(total=60)
         async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as http:
@@ -724,16 +724,23 @@ def report(
         + ", ".join(f"{k} {v:.1f} MB" for k, v in lifetime_peak.items())
     )
     print()
-    ours_p50 = percentile(ours.pooled_actions(), 50) * 1000
-    bare_p50 = percentile(bare.pooled_actions(), 50) * 1000
     ratio = ours.throughput / bare.throughput
     print("targets:")
     print(f"  throughput ratio >= 0.8: {ratio:.2f} ({'met' if ratio >= 0.8 else 'NOT met'})")
-    diff = ours_p50 - bare_p50
-    print(
-        f"  action p50 within 15 ms of update p50: {ours_p50:.1f} - {bare_p50:.1f} = "
-        f"{diff:+.1f} ms ({'met' if diff <= 15 else 'NOT met'})"
-    )
+    for label, a, b in (("concurrency 1", ours_solo, bare_solo), ("loaded", ours, bare)):
+        if a is None or b is None:
+            continue
+        ours_p50 = percentile(a.pooled_actions(), 50) * 1000
+        bare_p50 = percentile(b.pooled_actions(), 50) * 1000
+        diff = ours_p50 - bare_p50
+        verdict = "met" if diff <= 15 else "NOT met"
+        print(
+            f"  action p50 within 15 ms of update p50, {label} (concurrency {a.concurrency}): "
+            f"{ours_p50:.1f} - {bare_p50:.1f} = {diff:+.1f} ms ({verdict})"
+        )
+    # At a fixed number in flight, latency = in flight / throughput (Little's law): once the
+    # cores are saturated, the loaded p50 gap is the throughput ratio restated, not a cost of
+    # each action; the unloaded one is.
 
 
 def decompose(ours: Phase, service: Phase, bare: Phase) -> None:
