@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 # The worker's sandbox imports workflows/order.py afresh for every order it starts; without a
 # current .pyc (PYTHONDONTWRITEBYTECODE, or a file just edited) each import compiles the source.
 # Only stale files are compiled again, so this costs nothing when they are current.
-SOURCES := activities adapters api bench db scripts services workflows bootstrap.py config.py worker.py
+SOURCES := activities adapters api bench db scripts services workflows *.py
 bytecode: install
 	$(BIN)/python -m compileall -q $(SOURCES)
 

@@ -27,6 +27,7 @@ from activities.wallet import WithdrawalActivities
 from adapters.payments import PayoutProvider
 from adapters.video_platform import VideoPlatform
 from config import Settings
+from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
 from workflows.order import OrderWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
@@ -96,6 +97,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[OrderWorkflow, WithdrawalWorkflow],
+        workflow_runner=CompiledOnceSandboxedWorkflowRunner(),
         activities=list(activities.values()),
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,

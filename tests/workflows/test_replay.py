@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
 from workflows.order import OrderWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
@@ -41,7 +42,10 @@ RECORDED = {path.stem: path.read_text() for path in HISTORIES}
 @pytest.mark.parametrize("name", sorted(RECORDED))
 async def test_recorded_history_replays_with_the_current_code(name: str) -> None:
     history = WorkflowHistory.from_json(name, RECORDED[name])
+    # The worker's own sandbox runner: the histories must replay on what production runs.
     replayer = Replayer(
-        workflows=[OrderWorkflow, WithdrawalWorkflow], data_converter=pydantic_data_converter
+        workflows=[OrderWorkflow, WithdrawalWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=CompiledOnceSandboxedWorkflowRunner(),
     )
     await replayer.replay_workflow(history)
