@@ -32,12 +32,11 @@ async def get_orders(context: ContextDep) -> OrderService:
 OrdersDep = Annotated[OrderService, Depends(get_orders)]
 
 
-def current_user(context: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
-    # A plain def, so FastAPI runs it in its thread pool: on PostgreSQL the lookup is a network
-    # round trip (a connect, when the database is away) that must not hold up the event loop.
+async def current_user(context: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
     if not token:
         raise ApiError(401, "not authenticated: send Authorization: Bearer <token>")
-    user = auth.user_for_token(context.engine, context.settings.token_secret, token)
+    secret = context.settings.token_secret
+    user = await context.read(lambda: auth.user_for_token(context.engine, secret, token))
     if user is None:
         raise ApiError(401, "the token is invalid or has expired; log in again")
     return user

@@ -56,8 +56,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _visible_order(context: ContextDep, user: User, order_id: str) -> None:
-    if projection.find_order(context.engine, order_id, visible_to(user)) is None:
+async def _visible_order(context: ContextDep, user: User, order_id: str) -> None:
+    visible = visible_to(user)
+    if await context.read(lambda: projection.find_order(context.engine, order_id, visible)) is None:
         raise ApiError(404, f"order {order_id} not found")
 
 
@@ -106,8 +107,9 @@ async def list_orders(
 ) -> OrderPage:
     """The caller's orders, newest first, optionally of one status; follow next_cursor."""
     after = _decode_cursor(cursor) if cursor else None
-    rows = projection.list_orders(
-        context.engine, visible_to(user), status.value if status else None, limit + 1, after
+    visible, wanted = visible_to(user), status.value if status else None
+    rows = await context.read(
+        lambda: projection.list_orders(context.engine, visible, wanted, limit + 1, after)
     )
     page, more = rows[:limit], len(rows) > limit
     return OrderPage(
@@ -149,7 +151,7 @@ async def get_order(
     order_id: OrderId, user: CurrentUser, context: ContextDep, orders: OrdersDep
 ) -> OrderPublic:
     """One order: its state, who must act next and by when, and what the caller may do now."""
-    _visible_order(context, user, order_id)
+    await _visible_order(context, user, order_id)
     return OrderPublic.from_view(await orders.view(order_id), user.role)
 
 
@@ -160,7 +162,8 @@ async def get_timeline(
     order_id: OrderId, user: CurrentUser, context: ContextDep
 ) -> list[TimelineEntryPublic]:
     """Every transition of the order: who, when, from which status to which, and why."""
-    _visible_order(context, user, order_id)
+    await _visible_order(context, user, order_id)
+    entries = await context.read(lambda: projection.timeline(context.engine, order_id))
     return [
         TimelineEntryPublic(
             seq=e.seq,
@@ -172,7 +175,7 @@ async def get_timeline(
             to_status=OrderStatus(e.to_status),
             reason=e.reason,
         )
-        for e in projection.timeline(context.engine, order_id)
+        for e in entries
     ]
 
 
