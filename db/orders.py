@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, and_, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, and_, bindparam, or_, select, update
 
 from db.engine import reading
 from db.schema import notifications, order_timeline, orders
@@ -35,6 +35,13 @@ def _row_values(write: ProjectionWrite) -> dict[str, Any]:
     }
 
 
+# Built once, the values bound at execution (as `insert_ignore` does): this runs on every
+# transition of every order.
+_MOVE_ORDER = update(orders).where(
+    orders.c.id == bindparam("b_id"), orders.c.last_seq < bindparam("b_seq")
+)
+
+
 def record_transition(engine: Engine, write: ProjectionWrite) -> bool:
     """Write one transition; False if it was already written (a retried activity)."""
     t, terms = write.transition, write.terms
@@ -42,9 +49,7 @@ def record_transition(engine: Engine, write: ProjectionWrite) -> bool:
         # Every transition but the first finds its row: one UPDATE, no insert. A retry finds
         # last_seq already at its seq and updates nothing, which never rolls the row back.
         moved = conn.execute(
-            update(orders)
-            .where(orders.c.id == t.order_id, orders.c.last_seq < t.seq)
-            .values(**_row_values(write))
+            _MOVE_ORDER, {"b_id": t.order_id, "b_seq": t.seq, **_row_values(write)}
         ).rowcount
         if not moved:
             insert_ignore(

@@ -18,7 +18,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, Row, delete, select, update
+from sqlalchemy import Engine, Row, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from db.engine import reading
@@ -141,15 +141,21 @@ def issue_token(engine: Engine, secret: str, user: User, ttl: timedelta) -> tupl
     return token, expires_at
 
 
+# Built once, the values bound at execution: every authenticated request runs it.
+_USER_FOR_TOKEN = (
+    select(users)
+    .join(api_tokens, api_tokens.c.user_id == users.c.id)
+    .where(
+        api_tokens.c.token_hash == bindparam("token_hash"),
+        api_tokens.c.expires_at > bindparam("now"),
+    )
+)
+
+
 def user_for_token(engine: Engine, secret: str, token: str) -> User | None:
     with reading(engine) as conn:
         row = conn.execute(
-            select(users)
-            .join(api_tokens, api_tokens.c.user_id == users.c.id)
-            .where(
-                api_tokens.c.token_hash == _token_hash(secret, token),
-                api_tokens.c.expires_at > datetime.now(UTC),
-            )
+            _USER_FOR_TOKEN, {"token_hash": _token_hash(secret, token), "now": datetime.now(UTC)}
         ).first()
     return _user(row) if row is not None else None
 
