@@ -15,6 +15,9 @@ user actions per second. The order's workflow goes on (retention: 30 "days" of
 The baseline is `BareOrder` (bench/bare.py): a workflow with the same number of updates,
 activities, local activities and tail timers as a measured order history, driven by the
 Temporal client with the same number of orders at the same concurrency; no HTTP, no database.
+The two sides run in alternating rounds (--rounds; ours first in odd rounds, the baseline
+first in even ones), each round waiting until its workflows have ended, so that a machine
+whose speed drifts during the run weighs on both alike.
 
 The last line is `throughput ratio vs bare SDK: R` (ours / baseline)."""
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import sys
@@ -253,7 +257,11 @@ class HttpDriver(Driver):
         self, path: str, body: dict[str, Any] | None, headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
         async with self.http.post(path, json=body, headers=headers) as r:
-            return r.status, await r.json()
+            text = await r.text()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:  # not the API's JSON (a crash page, say): report it as it came
+            return r.status, {"body": text}
 
 
 SERVICE_INPUTS: dict[str, tuple[OrderAction, Callable[[Actor, str], ActionInput]]] = {
