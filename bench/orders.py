@@ -569,6 +569,8 @@ async def run(opts: Options, stack: Stack) -> int:
 
             async def ours_done(ids: list[str]) -> None:
                 await wait_completed(engine, ids, 600)
+                # And closed, as the baseline's are: its last workflow task is done too.
+                await wait_results(client, [f"order-{o}" for o in ids])
 
             ours_pids = {"temporal": server.pid, "worker": worker.pid, "api": api.pid}
             ours_side = Contestant(
@@ -776,7 +778,8 @@ def main() -> None:
         "--rounds",
         type=int,
         default=2,
-        help="timed rounds, each of ours then the baseline's orders or the other way round",
+        help="timed rounds (1 or even), each of ours then the baseline's orders or the other "
+        "way round",
     )
     parser.add_argument("--concurrency", type=int, default=20, help="orders in flight at once")
     parser.add_argument(
@@ -811,6 +814,9 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
+    if not (args.rounds == 1 or args.rounds % 2 == 0) or not 1 <= args.rounds <= args.orders:
+        # Odd counts above 1 would put ours first once more than the baseline.
+        parser.error("--rounds must be 1 or an even number, and at most --orders")
     opts = Options(
         orders=args.orders,
         concurrency=args.concurrency,

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 # Marks a connection whose transaction only reads (see `reading`).
 _READ_ONLY = "xigua_read_only"
@@ -33,36 +34,35 @@ class _SerializedWriter(sqlite3.Connection):
     write_lock: threading.Lock  # set on the subclass made for each file
     _holds_write_lock = False
 
-    def begin_write(self) -> None:
+    def take_write_turn(self) -> None:
+        """Wait for this process's other writers, as long as SQLite would wait for a lock."""
         if not self.write_lock.acquire(timeout=BUSY_TIMEOUT_S):
-            # What SQLite itself says when its busy timeout runs out.
-            raise sqlite3.OperationalError("database is locked")
+            # Wrapped as SQLAlchemy wraps SQLite's own "database is locked", so callers (the
+            # API's 503, the activities' retries) see the same error either way.
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            )
         self._holds_write_lock = True
-        try:
-            self.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._release_write_lock()
-            raise
 
     def commit(self) -> None:
         try:
             super().commit()
         finally:
-            self._release_write_lock()
+            self.release_write_turn()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self._release_write_lock()
+            self.release_write_turn()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            self._release_write_lock()
+            self.release_write_turn()
 
-    def _release_write_lock(self) -> None:
+    def release_write_turn(self) -> None:
         if self._holds_write_lock:
             self._holds_write_lock = False
             self.write_lock.release()
@@ -108,9 +108,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # with SQLITE_BUSY without waiting, which would surface as a spurious failure.
             dbapi_conn = conn.connection.dbapi_connection
             if isinstance(dbapi_conn, _SerializedWriter):
-                dbapi_conn.begin_write()
-            else:
+                dbapi_conn.take_write_turn()
+            try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if isinstance(dbapi_conn, _SerializedWriter):
+                    dbapi_conn.release_write_turn()
+                raise
 
     return engine
 

@@ -12,6 +12,10 @@ _insert_ignore: dict[tuple[str, Table], Executable] = {}
 
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True if the row was inserted."""
+    unknown = values.keys() - table.c.keys()
+    if unknown:
+        # Parameters that name no column are ignored at execution: say so, never lose data.
+        raise ValueError(f"{table.name} has no column {', '.join(sorted(unknown))}")
     key = (conn.dialect.name, table)
     statement = _insert_ignore.get(key)
     if statement is None:

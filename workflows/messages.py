@@ -135,9 +135,13 @@ class OrderTerms(Model):
         return self.price_fen + self.fee_fen
 
     def is_stranger(self, actor: Actor) -> bool:
-        """A client or creator other than this order's own: to them it does not exist."""
-        party = {Role.CLIENT: self.client_id, Role.CREATOR: self.creator_id}.get(actor.role)
-        return party is not None and actor.id != party
+        return is_stranger(actor, self.client_id, self.creator_id)
+
+
+def is_stranger(actor: Actor, client_id: str, creator_id: str) -> bool:
+    """A client or creator other than the order's own: to them the order does not exist."""
+    party = {Role.CLIENT: client_id, Role.CREATOR: creator_id}.get(actor.role)
+    return party is not None and actor.id != party
 
 
 class OrderInput(Model):

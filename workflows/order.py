@@ -79,6 +79,9 @@ ALLOWED: dict[OrderStatus, dict[Action, Role]] = {
     S.PUBLISHED: {Action.ACCEPT_DELIVERY: Role.CLIENT, Action.REPUBLISH: Role.CREATOR},
 }
 
+# The roles that take any action; the others (ops, MCNs, the system) are refused outright.
+ACTING_ROLES = frozenset(role for allowed in ALLOWED.values() for role in allowed.values())
+
 # Money and the video platform must eventually succeed: retry until they do, slowly.
 PERSISTENT = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -645,6 +648,13 @@ class OrderWorkflow:
             raise ApplicationError(
                 f"{actor.role} {actor.id} is not a party to order {self._terms.order_id}",
                 type=NOT_A_PARTY,
+                non_retryable=True,
+            )
+        if actor.role not in ACTING_ROLES:
+            # Before the status checks below: their answers would tell the order's status.
+            raise ApplicationError(
+                f"the {actor.role} role takes no action on orders",
+                type=FORBIDDEN,
                 non_retryable=True,
             )
         seen = self._requests.get((actor.id, req.request_id))

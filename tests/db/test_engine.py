@@ -6,7 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
+from db import engine as engine_module
 from db import ledger
 from db.engine import reading
 from db.schema import accounts
@@ -61,4 +63,22 @@ def test_a_failed_write_transaction_lets_the_next_writer_in(sqlite_engine: Engin
     # that is gone (it would fail after the 30 s busy timeout).
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(credit_top_up, sqlite_engine, "alice", 5, "second").result(timeout=10)
+    assert _balance(sqlite_engine) == 105
+
+
+def test_a_writer_that_waits_too_long_gets_the_database_error_callers_handle(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The API answers sqlalchemy's OperationalError with 503 and activities retry on it; a
+    # writer that gives up waiting for this process's other writers must raise the same.
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_S", 0.2)
+    credit_top_up(sqlite_engine, "alice", 100, "first")
+    with sqlite_engine.connect() as holder, holder.begin() as holding:
+        holder.execute(accounts.update().where(accounts.c.id == ALICE).values(balance=7))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            waiting = pool.submit(credit_top_up, sqlite_engine, "alice", 5, "second")
+            with pytest.raises(OperationalError, match="database is locked"):
+                waiting.result(timeout=10)
+        holding.rollback()
+    credit_top_up(sqlite_engine, "alice", 5, "third")
     assert _balance(sqlite_engine) == 105

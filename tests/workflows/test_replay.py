@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+import sandbox_runner
 from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
 from workflows.order import OrderWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
@@ -49,3 +50,11 @@ async def test_recorded_history_replays_with_the_current_code(name: str) -> None
         workflow_runner=CompiledOnceSandboxedWorkflowRunner(),
     )
     await replayer.replay_workflow(history)
+
+
+async def test_the_worker_runner_compiles_the_sandbox_glue_once() -> None:
+    # sandbox_runner overrides a private method of the SDK; if an upgrade renamed it, the
+    # override would quietly stop working, and nothing else would fail.
+    sandbox_runner._compiled.clear()
+    await test_recorded_history_replays_with_the_current_code(min(RECORDED))
+    assert any("__temporal_in_sandbox.activate" in code for code in sandbox_runner._compiled)
