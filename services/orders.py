@@ -105,7 +105,8 @@ class OrderService:
 
     async def place(self, request: PlaceOrder) -> OrderView:
         """Start the order's workflow and wait until its escrow is frozen or it is refused."""
-        terms = self._terms_for(request)
+        # Database reads, off the caller's event loop (on PostgreSQL, network round trips).
+        terms = await asyncio.to_thread(self._terms_for, request)
         try:
             handle = await self._client.start_workflow(
                 OrderWorkflow.run,

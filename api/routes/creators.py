@@ -129,7 +129,7 @@ def set_mcn(body: McnBody, user: CurrentUser, context: ContextDep) -> CreatorPro
 
 
 @router.get("/creators", response_model=CreatorPage, responses=ERRORS)
-async def creator_square(
+def creator_square(
     user: CurrentUser,
     context: ContextDep,
     max_price_fen: Annotated[int | None, Query(ge=0)] = None,
@@ -165,7 +165,7 @@ async def creator_square(
 
 
 @router.get("/creators/{creator_id}", response_model=CreatorCard, responses=ERRORS)
-async def creator_card(
+def creator_card(
     creator_id: Annotated[str, Path(max_length=64)], user: CurrentUser, context: ContextDep
 ) -> CreatorCard:
     """One creator's card, as the square shows it."""

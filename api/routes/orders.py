@@ -437,7 +437,7 @@ def _marketing(
 
 
 @router.get("/orders/{order_id}/stats", response_model=MarketingData, responses=ERRORS)
-async def stats(order_id: OrderId, user: CurrentUser, context: ContextDep) -> MarketingData:
+def stats(order_id: OrderId, user: CurrentUser, context: ContextDep) -> MarketingData:
     """The published video's numbers over time (O11), with cost per mille and per engagement."""
     row, samples = _marketing(context, user, order_id)
     cost = int(row.price_fen) + int(row.fee_fen)
@@ -459,7 +459,7 @@ async def stats(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Ma
     response_class=Response,
     responses={200: {"content": {"image/svg+xml": {}}, "description": "SVG line chart"}, **ERRORS},
 )
-async def plays_chart(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Response:
+def plays_chart(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Response:
     """A chart of the video's plays over time (SVG)."""
     _, samples = _marketing(context, user, order_id)
     return Response(marketing.plays_chart_svg(order_id, samples), media_type="image/svg+xml")

@@ -19,7 +19,7 @@ router = APIRouter(tags=["reviews"])
     response_model=list[ReviewItem],
     responses={code: {"model": Problem} for code in (401, 403, 422)},
 )
-async def review_queue(
+def review_queue(
     user: CurrentUser,
     context: ContextDep,
     kind: Literal["script", "video"],

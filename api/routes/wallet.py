@@ -55,14 +55,14 @@ def _public(row: Any) -> dict[str, Any]:
 
 
 @router.get("/wallet", response_model=Wallet, responses=ERRORS)
-async def wallet(user: CurrentUser, context: ContextDep) -> Wallet:
+def wallet(user: CurrentUser, context: ContextDep) -> Wallet:
     """The caller's balance, in fen."""
     account = _account(user)
     return Wallet(account=account, balance_fen=ledger.balance(context.engine, account))
 
 
 @router.get("/wallet/statement", response_model=StatementPage, responses=ERRORS)
-async def statement(
+def statement(
     user: CurrentUser,
     context: ContextDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -109,7 +109,11 @@ async def withdrawal(
     """Creator or MCN: pay the balance out to a bank account; a retried request pays once.
     Creators in an MCN cannot: their earnings go to the MCN."""
     require(user, Role.CREATOR, Role.MCN)
-    mcn = creators.mcn_of(context.engine, user.id) if user.role is Role.CREATOR else None
+    mcn = (
+        await context.read(lambda: creators.mcn_of(context.engine, user.id))
+        if user.role is Role.CREATOR
+        else None
+    )
     if mcn is not None:
         raise ApiError(403, f"your earnings go to your MCN {mcn}, which withdraws them")
     withdrawal_id = (
@@ -139,7 +143,7 @@ async def withdrawal(
         result = await withdraw(
             client, context.settings.task_queue, request, context.settings.temporal_rpc_timeout
         )
-        row = wallets.payment(context.engine, withdrawal_id)
+        row = await context.read(lambda: wallets.payment(context.engine, withdrawal_id))
         assert row is not None
         if (
             result is not None
@@ -154,7 +158,7 @@ async def withdrawal(
 
 
 @router.get("/wallet/payments/{payment_id}", response_model=PaymentPublic, responses=ERRORS)
-async def get_payment(
+def get_payment(
     payment_id: Annotated[str, Path(max_length=64)], user: CurrentUser, context: ContextDep
 ) -> JSONResponse:
     """One of the caller's top-ups or withdrawals."""
@@ -165,7 +169,7 @@ async def get_payment(
 
 
 @router.get("/mcn/earnings", response_model=list[CreatorEarningsPublic], responses=ERRORS)
-async def mcn_earnings(user: CurrentUser, context: ContextDep) -> list[CreatorEarningsPublic]:
+def mcn_earnings(user: CurrentUser, context: ContextDep) -> list[CreatorEarningsPublic]:
     """MCN: what each of its creators has earned it, from released escrows."""
     require(user, Role.MCN)
     return [CreatorEarningsPublic(**vars(e)) for e in wallets.mcn_earnings(context.engine, user.id)]
