@@ -4,12 +4,9 @@ starts and answers 503 while Temporal is down), and the order service over them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from adapters.payments import SimulatedPaymentRails
@@ -22,7 +19,6 @@ from services.creators import Thresholds
 from services.orders import OrderPolicy, OrderService
 
 CONNECT_TIMEOUT_S = 5.0
-T = TypeVar("T")
 
 
 @dataclass
@@ -46,13 +42,6 @@ class AppContext:
         return Thresholds(
             min_fans=s.min_fans, min_avg_plays=s.min_avg_plays, recent_videos=s.recent_videos
         )
-
-    async def read(self, query: Callable[[], T]) -> T:
-        """Run a database read for an async route in the thread pool: on PostgreSQL it is a
-        network round trip (a connect, while the database is away) that must not hold up the
-        event loop. (On SQLite, reading on the loop instead made no measurable difference to
-        the API's CPU per order in `make bench`.)"""
-        return await run_in_threadpool(query)
 
     async def client(self) -> Client:
         if self.temporal is None:

@@ -32,11 +32,12 @@ async def get_orders(context: ContextDep) -> OrderService:
 OrdersDep = Annotated[OrderService, Depends(get_orders)]
 
 
-async def current_user(context: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
+def current_user(context: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
+    # A plain def, so FastAPI runs it in its thread pool: on PostgreSQL the lookup is a network
+    # round trip (a connect, when the database is away) that must not hold up the event loop.
     if not token:
         raise ApiError(401, "not authenticated: send Authorization: Bearer <token>")
-    secret = context.settings.token_secret
-    user = await context.read(lambda: auth.user_for_token(context.engine, secret, token))
+    user = auth.user_for_token(context.engine, context.settings.token_secret, token)
     if user is None:
         raise ApiError(401, "the token is invalid or has expired; log in again")
     return user

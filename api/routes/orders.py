@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy import Row
+from starlette.concurrency import run_in_threadpool
 
 from api import idempotency
 from api.access import ROLE_FOR_ACTION, visible_to
@@ -56,10 +58,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _visible_order(context: ContextDep, user: User, order_id: str) -> None:
-    visible = visible_to(user)
-    if await context.read(lambda: projection.find_order(context.engine, order_id, visible)) is None:
+def _visible_order(context: ContextDep, user: User, order_id: str) -> Row[Any]:
+    """The order's projection row, if the caller may see the order; 404 otherwise. A blocking
+    read: async routes call it through `run_in_threadpool`."""
+    row = projection.find_order(context.engine, order_id, visible_to(user))
+    if row is None:
         raise ApiError(404, f"order {order_id} not found")
+    return row
 
 
 @router.post("/orders", status_code=201, response_model=OrderPublic, responses=ERRORS)
@@ -107,9 +112,13 @@ async def list_orders(
 ) -> OrderPage:
     """The caller's orders, newest first, optionally of one status; follow next_cursor."""
     after = _decode_cursor(cursor) if cursor else None
-    visible, wanted = visible_to(user), status.value if status else None
-    rows = await context.read(
-        lambda: projection.list_orders(context.engine, visible, wanted, limit + 1, after)
+    rows = await run_in_threadpool(
+        projection.list_orders,
+        context.engine,
+        visible_to(user),
+        status.value if status else None,
+        limit + 1,
+        after,
     )
     page, more = rows[:limit], len(rows) > limit
     return OrderPage(
@@ -151,7 +160,7 @@ async def get_order(
     order_id: OrderId, user: CurrentUser, context: ContextDep, orders: OrdersDep
 ) -> OrderPublic:
     """One order: its state, who must act next and by when, and what the caller may do now."""
-    await _visible_order(context, user, order_id)
+    await run_in_threadpool(_visible_order, context, user, order_id)
     return OrderPublic.from_view(await orders.view(order_id), user.role)
 
 
@@ -162,8 +171,8 @@ async def get_timeline(
     order_id: OrderId, user: CurrentUser, context: ContextDep
 ) -> list[TimelineEntryPublic]:
     """Every transition of the order: who, when, from which status to which, and why."""
-    await _visible_order(context, user, order_id)
-    entries = await context.read(lambda: projection.timeline(context.engine, order_id))
+    await run_in_threadpool(_visible_order, context, user, order_id)
+    entries = await run_in_threadpool(projection.timeline, context.engine, order_id)
     return [
         TimelineEntryPublic(
             seq=e.seq,
@@ -409,9 +418,7 @@ async def accept_delivery(
 def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> ContactPublic:
     """The virtual number that reaches the other side of the order, once it is accepted."""
     require(user, Role.CLIENT, Role.CREATOR)
-    row = projection.find_order(context.engine, order_id, visible_to(user))
-    if row is None:
-        raise ApiError(404, f"order {order_id} not found")
+    row = _visible_order(context, user, order_id)
     client_side = user.role is Role.CLIENT
     other = row.creator_id if client_side else row.client_id
     try:
@@ -430,9 +437,7 @@ def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Contac
 def _marketing(
     context: ContextDep, user: User, order_id: str
 ) -> tuple[Any, list[marketing.Sample]]:
-    row = projection.find_order(context.engine, order_id, visible_to(user))
-    if row is None:
-        raise ApiError(404, f"order {order_id} not found")
+    row = _visible_order(context, user, order_id)
     return row, marketing.samples(context.engine, order_id)
 
 

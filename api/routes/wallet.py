@@ -110,7 +110,7 @@ async def withdrawal(
     Creators in an MCN cannot: their earnings go to the MCN."""
     require(user, Role.CREATOR, Role.MCN)
     mcn = (
-        await context.read(lambda: creators.mcn_of(context.engine, user.id))
+        await run_in_threadpool(creators.mcn_of, context.engine, user.id)
         if user.role is Role.CREATOR
         else None
     )
@@ -143,7 +143,7 @@ async def withdrawal(
         result = await withdraw(
             client, context.settings.task_queue, request, context.settings.temporal_rpc_timeout
         )
-        row = await context.read(lambda: wallets.payment(context.engine, withdrawal_id))
+        row = await run_in_threadpool(wallets.payment, context.engine, withdrawal_id)
         assert row is not None
         if (
             result is not None
