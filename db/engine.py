@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,21 +44,19 @@ class _SerializedWriter(sqlite3.Connection):
             )
         self._holds_write_lock = True
 
+    # Every way a transaction ends gives the turn back, also when it raises.
     def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self.release_write_turn()
+        self._ending(super().commit)
 
     def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self.release_write_turn()
+        self._ending(super().rollback)
 
     def close(self) -> None:
+        self._ending(super().close)
+
+    def _ending(self, end: Callable[[], None]) -> None:
         try:
-            super().close()
+            end()
         finally:
             self.release_write_turn()
 
@@ -106,14 +104,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         else:
             # Take the write lock up front: a deferred transaction that later writes can fail
             # with SQLITE_BUSY without waiting, which would surface as a spurious failure.
-            dbapi_conn = conn.connection.dbapi_connection
-            if isinstance(dbapi_conn, _SerializedWriter):
-                dbapi_conn.take_write_turn()
+            writer = conn.connection.dbapi_connection
+            if not isinstance(writer, _SerializedWriter):  # an in-memory database
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            writer.take_write_turn()
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
-                if isinstance(dbapi_conn, _SerializedWriter):
-                    dbapi_conn.release_write_turn()
+                writer.release_write_turn()
                 raise
 
     return engine
