@@ -53,7 +53,7 @@ pytest: bytecode
 
 ## Only the fault-injection tests (tests/chaos, also part of `make test`): worker killed
 ## mid-settlement, dev server restarted, app database cut off, duplicate requests.
-chaos: install
+chaos: bytecode
 	$(BIN)/python -m scripts.pytest_exit -m chaos tests/chaos
 
 ## Benchmarks (figures in docs/PERFORMANCE.md); each starts its own throw-away system.

@@ -134,9 +134,6 @@ class OrderTerms(Model):
     def total_fen(self) -> int:
         return self.price_fen + self.fee_fen
 
-    def is_stranger(self, actor: Actor) -> bool:
-        return is_stranger(actor, self.client_id, self.creator_id)
-
 
 def is_stranger(actor: Actor, client_id: str, creator_id: str) -> bool:
     """A client or creator other than the order's own: to them the order does not exist."""

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         VideoInput,
         VideoRemoved,
         VideoSample,
+        is_stranger,
     )
 
 S = OrderStatus
@@ -644,7 +645,7 @@ class OrderWorkflow:
 
     def _check(self, action: Action, req: ActionInput) -> None:
         actor = req.actor
-        if self._terms.is_stranger(actor):
+        if is_stranger(actor, self._terms.client_id, self._terms.creator_id):
             raise ApplicationError(
                 f"{actor.role} {actor.id} is not a party to order {self._terms.order_id}",
                 type=NOT_A_PARTY,

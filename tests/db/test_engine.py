@@ -41,6 +41,7 @@ def _balance(engine: Engine) -> int:
 
 
 def test_concurrent_writers_of_one_process_all_commit(sqlite_engine: Engine) -> None:
+    # rule A3
     # The worker's 16 activity threads write at once; each must get its turn, none may fail
     # with "database is locked", and no write may be lost.
     with ThreadPoolExecutor(max_workers=16) as pool:
