@@ -1,23 +1,30 @@
 """`make run`: the whole system on this machine, on embedded defaults.
 
 Starts the Temporal dev server (Web UI included, state in .data/temporal.db), applies the app
-database migrations, seeds demo data, starts the worker and the API; Ctrl-C stops everything.
+database migrations, seeds demo data, starts the worker and the API, and supervises them: a
+child that dies is restarted with backoff (scripts/supervisor.py) while the others stay up.
+Ctrl-C or SIGTERM stops everything, newest first.
+
+XIGUA_DATA_DIR moves the state out of .data/ (the app database too, unless XIGUA_DATABASE_URL
+says otherwise); XIGUA_TEMPORAL_UI_PORT moves the Web UI off 8233.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from types import FrameType
 
 from temporalio.client import Client
 
-from config import DATA_DIR, PROJECT_ROOT, get_settings
+import config
+from config import PROJECT_ROOT, get_settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from scripts.seed import (
@@ -30,9 +37,11 @@ from scripts.seed import (
     DEMO_REVIEWER,
     seed_demo,
 )
+from scripts.supervisor import Supervisor
 from temporal_bins import temporal_cli
 
 UI_PORT = int(os.environ.get("XIGUA_TEMPORAL_UI_PORT", "8233"))
+DATA_DIR = Path(os.environ.get("XIGUA_DATA_DIR", config.DATA_DIR))
 
 
 def dev_server_command(address: str) -> list[str]:
@@ -81,33 +90,24 @@ def wait_for_api(host: str, port: int, timeout_s: float = 30) -> None:
             time.sleep(0.2)
 
 
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """Stop children newest first (worker before server), politely, then firmly."""
-    for proc in reversed(processes):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for proc in reversed(processes):
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def main() -> int:
-    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(message)s")
     DATA_DIR.mkdir(exist_ok=True)
-    processes: list[subprocess.Popen[bytes]] = []
-    names: dict[int, str] = {}
+    # Read by get_settings() here and in every child, which inherit the environment.
+    os.environ.setdefault("XIGUA_DATABASE_URL", f"sqlite:///{DATA_DIR / 'app.db'}")
+    settings = get_settings()
+    supervisor = Supervisor()
 
-    def on_term(_signum: int, _frame: FrameType | None) -> None:
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
+    # The children have process groups of their own: a closed terminal (SIGHUP) or a
+    # SIGTERM reaches only this process, which must pass it on.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     try:
         print("starting Temporal dev server ...", flush=True)
-        processes.append(subprocess.Popen(dev_server_command(settings.temporal_address)))
-        names[processes[-1].pid] = "the Temporal dev server"
+        supervisor.start("temporal", dev_server_command(settings.temporal_address))
         asyncio.run(wait_for_temporal(settings.temporal_address, settings.temporal_namespace))
 
         upgrade(settings.database_url)
@@ -115,22 +115,16 @@ def main() -> int:
         seed_demo(engine)
         engine.dispose()
 
-        processes.append(subprocess.Popen([sys.executable, str(PROJECT_ROOT / "worker.py")]))
-        names[processes[-1].pid] = "the worker"
-        processes.append(subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT))
-        names[processes[-1].pid] = "the API"
+        supervisor.start("worker", [sys.executable, str(PROJECT_ROOT / "worker.py")])
+        supervisor.start("api", [sys.executable, "-m", "api"], cwd=PROJECT_ROOT)
         wait_for_api(settings.api_host, settings.api_port)
         print(banner(settings.temporal_address), flush=True)
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-        dead = next(p for p in processes if p.poll() is not None)
-        print(f"{names[dead.pid]} exited with {dead.returncode}; stopping", file=sys.stderr)
-        return 1
+        supervisor.run_forever()
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
-        return 0
     finally:
-        stop(processes)
+        supervisor.stop()
+    return 0
 
 
 def banner(address: str) -> str:
@@ -147,9 +141,14 @@ Demo accounts (username = id, password {DEMO_PASSWORD}):
   (creator in {DEMO_MCN}), {DEMO_MCN} (MCN), {DEMO_REVIEWER} (reviewer), {DEMO_OPS} (ops)
 Log in:  curl -s -d 'username={DEMO_CLIENT}&password={DEMO_PASSWORD}' {api}/auth/token
 Walk one order through its whole life in another terminal:  make demo
-Press Ctrl-C to stop everything; state is kept in .data/.
+A child that dies is restarted; Ctrl-C stops everything. State is kept in {DATA_DIR}/.
 """
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # The Temporal runtime wait_for_temporal created can abort the interpreter's teardown
+    # (PyGILState_Release, exit 134) after a clean stop; the children are already gone.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
