@@ -8,7 +8,9 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -111,11 +113,36 @@ class Child:
     def running(self) -> bool:
         return self.process.returncode is None
 
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
     def log_tail(self, lines: int = 30) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return f"--- last lines of {self.name} ({self.log}) ---\n" + "\n".join(
-            text.splitlines()[-lines:]
+            self.log_text().splitlines()[-lines:]
         )
+
+
+async def until(
+    check: Callable[[], bool | Awaitable[bool]],
+    watched: list[Child],
+    what: str,
+    bound_s: float = 120,
+) -> None:
+    """Poll `check` until it holds, within a generous bound; fail at once, with its log, if a
+    watched process exits meanwhile."""
+    deadline = time.monotonic() + bound_s
+    while True:
+        outcome = check()
+        if outcome if isinstance(outcome, bool) else await outcome:
+            return
+        for child in watched:
+            assert child.running, f"{child.name} exited while waiting for {what}\n" + (
+                child.log_tail(60)
+            )
+        assert time.monotonic() < deadline, f"never happened: {what}\n" + "\n".join(
+            child.log_tail(60) for child in watched
+        )
+        await asyncio.sleep(0.1)
 
 
 @dataclass

@@ -11,7 +11,6 @@ import re
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,7 @@ from tests.chaos.support import (
     assert_books_sound,
     free_port,
     transfer_kinds,
+    until,
 )
 
 pytestmark = pytest.mark.chaos
@@ -35,21 +35,9 @@ STARTED = re.compile(r"started (\w+) \(pid (\d+)\)")
 def started(run: Child) -> dict[str, list[int]]:
     """Every child the supervisor started, by name, in order: from its log lines."""
     pids: dict[str, list[int]] = {}
-    for name, pid in STARTED.findall(run.log.read_text(errors="replace")):
+    for name, pid in STARTED.findall(run.log_text()):
         pids.setdefault(name, []).append(int(pid))
     return pids
-
-
-async def until(check: Callable[[], bool | Awaitable[bool]], run: Child, what: str) -> None:
-    """Poll `check` until it holds; fail at once if `make run` itself exited."""
-    deadline = time.monotonic() + BOUND_S
-    while True:
-        outcome = check()
-        if outcome if isinstance(outcome, bool) else await outcome:
-            return
-        assert run.running, f"make run exited while waiting for {what}\n{run.log_tail(60)}"
-        assert time.monotonic() < deadline, f"never happened: {what}\n{run.log_tail(60)}"
-        await asyncio.sleep(0.1)
 
 
 def alive(pid: int) -> bool:
@@ -81,7 +69,7 @@ async def test_make_run_restarts_a_killed_worker_and_keeps_the_api_up(
     run = await children.start_python("make-run", ["-m", "scripts.run"], env)
     pids: dict[str, list[int]] = {}
     try:
-        await until(lambda: "xigua-tasks is running." in run.log_tail(200), run, "the banner")
+        await until(lambda: "xigua-tasks is running." in run.log_text(), [run], "the banner")
         pids = started(run)
         assert sorted(pids) == ["api", "temporal", "worker"]
         (worker,), (api_pid,) = pids["worker"], pids["api"]
@@ -109,19 +97,19 @@ async def test_make_run_restarts_a_killed_worker_and_keeps_the_api_up(
             killed_at = time.monotonic()
             os.kill(worker, signal.SIGKILL)
             await until(
-                lambda: len(started(run).get("worker", [])) == 2, run, "a new worker started"
+                lambda: len(started(run).get("worker", [])) == 2, [run], "a new worker started"
             )
             restarted_at = time.monotonic()
             new_worker = started(run)["worker"][1]
             assert new_worker != worker
             assert alive(new_worker)
             assert not alive(worker)
-            log = run.log.read_text(errors="replace")
+            log = run.log_text()
             assert f"worker (pid {worker}) exited with signal SIGKILL after " in log
             assert "; restarting it in 1.0 s, at " in log
             await until(
-                lambda: run.log.read_text(errors="replace").count("polling task queue") == 2,
-                run,
+                lambda: run.log_text().count("polling task queue") == 2,
+                [run],
                 "the new worker polls its task queue",
             )
 
@@ -147,7 +135,7 @@ async def test_make_run_restarts_a_killed_worker_and_keeps_the_api_up(
 
         run.process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(run.process.wait(), BOUND_S) == 0
-        log = run.log.read_text(errors="replace")
+        log = run.log_text()
         stopping = re.findall(r"stopping (\w+) \(pid", log)
         assert stopping == ["api", "worker", "temporal"]
         for name, each in started(run).items():
