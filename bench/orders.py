@@ -234,9 +234,8 @@ class HttpDriver(Driver):
             "skip_script": False,
         }
         started = time.perf_counter()
-        status, answer = await self._post(
-            "/orders", body, self._headers(party.client, True)  # placing needs a key
-        )
+        # Placing always carries a key: the API requires one.
+        status, answer = await self._post("/orders", body, self._headers(party.client, True))
         latencies[PLACE].append(time.perf_counter() - started)
         if status != 201:
             raise BenchError(f"POST /orders: {status} {answer}")
