@@ -55,6 +55,19 @@ IdempotencyKey = Annotated[
         description="Repeat a request with the same key to get the first response again.",
     ),
 ]
+# Placing is the one request a keyless repeat would duplicate (a second order, a second
+# freeze), and the one a client must be able to repeat after a 503: so it needs a key.
+RequiredIdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Required: any string unique to this order, such as a UUID. Repeating the "
+        "request with the same key returns the same order, never a second one; after a 503 it "
+        "returns the outcome of the first attempt.",
+    ),
+]
 
 
 def require(user: User, *roles: Role) -> None:

@@ -8,9 +8,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.orders import OrderError
+from services.orders import OrderError, OrderPending
 
 log = logging.getLogger("xigua.api")
 
@@ -18,6 +19,7 @@ log = logging.getLogger("xigua.api")
 STATUS_FOR_KIND = {
     "InvalidState": 409,
     "Refused": 409,
+    "PriceChanged": 409,
     "NotOrderable": 409,
     "Forbidden": 403,
     "NotFound": 404,
@@ -34,27 +36,66 @@ UNAVAILABLE_RPC = {
 }
 
 
+# Seconds a 503 asks the caller to wait before trying again (the Retry-After header).
+RETRY_AFTER_S = 5
+
+
 class ApiError(Exception):
-    def __init__(self, status_code: int, detail: str) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        order_id: str | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        self.headers = headers or {}
+        self.order_id = order_id
 
 
 class Unavailable(ApiError):
     def __init__(self, what: str) -> None:
-        super().__init__(503, f"{what} is unavailable right now; please retry shortly")
+        super().__init__(
+            503,
+            f"{what} is unavailable right now; please retry shortly",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
 
 
 def from_order_error(error: OrderError) -> ApiError:
     return ApiError(STATUS_FOR_KIND.get(error.kind, 409), error.message)
 
 
+def from_pending(error: OrderPending, keyed: bool) -> ApiError:
+    """A 503 that is not a refusal: the request may still be applied, and the caller must be
+    able to learn whether it was without risking a second effect (rule A2)."""
+    order_id = error.order_id
+    how = (
+        "repeat the request with the same Idempotency-Key: it returns the outcome once there "
+        "is one, and is never applied twice"
+        if keyed
+        else f"read GET /orders/{order_id} to see whether it was before acting again, and send "
+        "an Idempotency-Key to make a repeat safe"
+    )
+    return ApiError(
+        503,
+        f"order {order_id}: the order service took the request but gave no answer in time "
+        f"(a worker is stalled or being deployed); it may still be applied: {how}",
+        {"Retry-After": str(RETRY_AFTER_S), "Location": f"/orders/{order_id}"},
+        order_id,
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        body: dict[str, str] = {"detail": exc.detail}
+        if exc.order_id is not None:
+            body["order_id"] = exc.order_id
+        return JSONResponse(body, status_code=exc.status_code, headers={**headers, **exc.headers})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -65,6 +106,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OrderError)
     async def order_error(request: Request, exc: OrderError) -> JSONResponse:
         return await api_error(request, from_order_error(exc))
+
+    @app.exception_handler(OrderPending)
+    async def order_pending(request: Request, exc: OrderPending) -> JSONResponse:
+        # Routes say how to retry (they know whether a key was sent); this is the fallback.
+        return await api_error(request, from_pending(exc, keyed=False))
+
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def rpc_timeout(request: Request, exc: RPCTimeoutOrCancelledError) -> JSONResponse:
+        return await api_error(request, Unavailable("the order service (Temporal)"))
 
     @app.exception_handler(RPCError)
     async def rpc_error(request: Request, exc: RPCError) -> JSONResponse:

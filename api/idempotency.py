@@ -3,6 +3,10 @@
 Temporal does the deduplication that matters for money and orders (the order id and the update
 id derive from the key), so two concurrent requests with one key are both safe to run; this
 table adds the replay of the first response and the refusal of a key reused for another body.
+
+Only an answer is stored. A request that got none (503: the order service took it and did not
+say in time what became of it, or a crash) leaves its key open, so that a repeat with the key
+runs again, re-attaches to the same workflow update and returns the eventual outcome.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ async def run_once(
         # The first request is still running or died before answering: running again is safe.
 
     status, body = await handle()
-    await run_in_threadpool(_record, engine, user_id, key, status, body)
+    if status < 500:  # a server error is no answer to replay (see the module's docstring)
+        await run_in_threadpool(_record, engine, user_id, key, status, body)
     return JSONResponse(body, status_code=status)
 
 

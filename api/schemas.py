@@ -1,4 +1,5 @@
-"""Request and response bodies. Inputs forbid unknown fields: nobody sets a status or a price."""
+"""Request and response bodies. Inputs forbid unknown fields: nobody sets a status or a price
+(a client may only state the price it saw, to be checked against the quote)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,14 @@ class PlaceOrderRequest(Input):
     due_date: date | None = None
     skip_script: bool = False
     retention_days: int = Field(default=30, ge=30, le=3650)
+    price_fen: int | None = Field(
+        default=None,
+        gt=0,
+        le=100_000_000,
+        strict=True,
+        description="the creator's quote as the client saw it; if the quote has changed since, "
+        "the order is refused (409) and nothing is frozen",
+    )
 
 
 class ReasonBody(Input):
@@ -196,6 +205,11 @@ class Problem(BaseModel):
     """Every error: a plain reason, or for a malformed request FastAPI's list of field errors."""
 
     detail: str | list[dict[str, Any]]
+    order_id: str | None = Field(
+        default=None,
+        description="on a 503 from an order route: the order the request went to, which it "
+        "may still change (see the detail for how to learn the outcome)",
+    )
 
 
 class Health(BaseModel):

@@ -10,7 +10,12 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, select
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -60,6 +65,16 @@ class OrderFinished(OrderError):
         super().__init__("InvalidState", f"order {order_id} is over: it is {status}")
 
 
+class OrderPending(Exception):
+    """No worker answered in time (stalled, or being deployed). Not a refusal: the request is
+    with the order's workflow and may still be applied; the same request again, with the same
+    order and request ids, reaches that same outcome and never applies twice."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id}: no answer from the order service in time")
+        self.order_id = order_id
+
+
 @dataclass(frozen=True)
 class PlaceOrder:
     client_id: str
@@ -70,6 +85,8 @@ class PlaceOrder:
     # Given by the caller to make placement idempotent (the API derives it from the
     # Idempotency-Key); a fresh one otherwise.
     order_id: str | None = None
+    # The price the client saw; the order is refused if the quote is no longer that (O1).
+    price_fen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +122,25 @@ class OrderService:
 
     async def place(self, request: PlaceOrder) -> OrderView:
         """Start the order's workflow and wait until its escrow is frozen or it is refused."""
-        # Database reads, off the caller's event loop (on PostgreSQL, network round trips).
-        terms = await asyncio.to_thread(self._terms_for, request)
+        try:
+            # Database reads, off the caller's event loop (on PostgreSQL, network round trips).
+            terms = await asyncio.to_thread(self._terms_for, request)
+        except OrderError:
+            # A retry of an order already placed (its first attempt may have had no answer)
+            # joins it: the quote and switches it was placed under count, not today's.
+            if request.order_id is None or not await self._started(request.order_id):
+                raise
+            view = await self._placed(self._handle(request.order_id))
+        else:
+            view = await self._start(terms)
+        order_id = view.terms.order_id
+        if not _same_request(view.terms, request):
+            raise OrderError("Conflict", f"order id {order_id} was used for another order")
+        if view.status is OrderStatus.REFUSED:
+            raise OrderError("Refused", view.refusal or "the order was refused")
+        return view
+
+    async def _start(self, terms: OrderTerms) -> OrderView:
         try:
             handle = await self._client.start_workflow(
                 OrderWorkflow.run,
@@ -126,14 +160,27 @@ class OrderService:
                 ),
                 rpc_timeout=self._rpc_timeout,
             )
-            view = await self._update(handle, "placed", None, f"place:{terms.order_id}")
-        except (OrderFinished, WorkflowAlreadyStartedError):
-            view = await self.view(terms.order_id)  # the order has already ended
-        if not _same_request(view.terms, terms):
-            raise OrderError("Conflict", f"order id {terms.order_id} was used for another order")
-        if view.status is OrderStatus.REFUSED:
-            raise OrderError("Refused", view.refusal or "the order was refused")
-        return view
+        except WorkflowAlreadyStartedError:
+            return await self.view(terms.order_id)  # the order has already ended
+        return await self._placed(handle)
+
+    async def _placed(self, handle: WorkflowHandle[OrderWorkflow, OrderResult]) -> OrderView:
+        """The placement's outcome; the update id is the order's, so every attempt at placing
+        one order waits on the one update."""
+        order_id = handle.id.removeprefix("order-")
+        try:
+            return await self._update(handle, "placed", None, f"place:{order_id}")
+        except OrderFinished:
+            return await self.view(order_id)
+
+    async def _started(self, order_id: str) -> bool:
+        try:
+            await self._handle(order_id).describe(rpc_timeout=self._rpc_timeout)
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
 
     def _terms_for(self, request: PlaceOrder) -> OrderTerms:
         reasons = why_not_orderable(self._engine, request.creator_id)
@@ -147,6 +194,13 @@ class OrderService:
                 select(creators).where(creators.c.user_id == request.creator_id)
             ).one()
         price = int(creator.quote_fen)
+        if request.price_fen is not None and request.price_fen != price:
+            raise OrderError(
+                "PriceChanged",
+                f"creator {request.creator_id}'s quote is now {price} fen, not the "
+                f"{request.price_fen} fen you saw: nothing was frozen; order again at the new "
+                "quote if it suits you",
+            )
         return OrderTerms(
             order_id=request.order_id or uuid.uuid4().hex,
             client_id=request.client_id,
@@ -197,16 +251,23 @@ class OrderService:
         actor: Actor | None = None,
     ) -> OrderView:
         order_id = handle.id.removeprefix("order-")
+        # rpc_timeout bounds each call, but once the update is accepted the SDK polls for its
+        # outcome without one: bound the whole wait, so a worker that stalls mid-update
+        # cannot hold the caller for ever either.
+        bound = self._rpc_timeout.total_seconds() if self._rpc_timeout else None
         try:
             args = [] if arg is None else [arg]
-            view: OrderView = await handle.execute_update(
-                update,
-                args=args,
-                id=update_id,
-                result_type=OrderView,
-                rpc_timeout=self._rpc_timeout,
-            )
+            async with asyncio.timeout(bound):
+                view: OrderView = await handle.execute_update(
+                    update,
+                    args=args,
+                    id=update_id,
+                    result_type=OrderView,
+                    rpc_timeout=self._rpc_timeout,
+                )
             return view
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as e:
+            raise OrderPending(order_id) from e
         except WorkflowUpdateFailedError as e:
             cause = e.cause
             if isinstance(cause, ApplicationError):
@@ -238,6 +299,7 @@ def _rpc_error(order_id: str, e: RPCError) -> Exception:
     return e
 
 
-def _same_request(placed: OrderTerms, asked: OrderTerms) -> bool:
+def _same_request(placed: OrderTerms, asked: PlaceOrder) -> bool:
     fields = ("client_id", "creator_id", "brief", "skip_script", "retention_days")
-    return all(getattr(placed, f) == getattr(asked, f) for f in fields)
+    same = all(getattr(placed, f) == getattr(asked, f) for f in fields)
+    return same and asked.price_fen in (None, placed.price_fen)

@@ -16,8 +16,15 @@ from starlette.concurrency import run_in_threadpool
 
 from api import idempotency
 from api.access import ROLE_FOR_ACTION, visible_to
-from api.deps import ContextDep, CurrentUser, IdempotencyKey, OrdersDep, require
-from api.errors import ApiError, from_order_error
+from api.deps import (
+    ContextDep,
+    CurrentUser,
+    IdempotencyKey,
+    OrdersDep,
+    RequiredIdempotencyKey,
+    require,
+)
+from api.errors import ApiError, from_order_error, from_pending
 from api.schemas import (
     ContactPublic,
     MarketingData,
@@ -36,7 +43,7 @@ from api.schemas import (
 from db import orders as projection
 from services import contacts, marketing
 from services.auth import User
-from services.orders import OrderError, OrderService, PlaceOrder
+from services.orders import OrderError, OrderPending, OrderService, PlaceOrder
 from workflows.messages import (
     Action,
     ActionInput,
@@ -73,14 +80,13 @@ async def place_order(
     user: CurrentUser,
     context: ContextDep,
     orders: OrdersDep,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: RequiredIdempotencyKey,
 ) -> JSONResponse:
-    """Order a creator at the creator's current quote; price and fee are frozen in escrow."""
+    """Order a creator at the creator's current quote (optionally stating the price seen);
+    price and fee are frozen in escrow. Needs an Idempotency-Key."""
     require(user, Role.CLIENT)
-    # With a key, the order id derives from it: a retried request can only reach the same order.
-    order_id = (
-        idempotency.derived_id(user.id, idempotency_key) if idempotency_key else uuid.uuid4().hex
-    )
+    # The order id derives from the key: a retried request can only reach the same order.
+    order_id = idempotency.derived_id(user.id, idempotency_key)
     request = PlaceOrder(
         client_id=user.id,
         creator_id=body.creator_id,
@@ -88,11 +94,14 @@ async def place_order(
         skip_script=body.skip_script,
         retention_days=body.retention_days,
         order_id=order_id,
+        price_fen=body.price_fen,
     )
 
     async def place() -> tuple[int, Any]:
         try:
             view = await orders.place(request)
+        except OrderPending as e:
+            raise from_pending(e, keyed=True) from e
         except OrderError as e:
             error = from_order_error(e)
             return error.status_code, {"detail": error.detail}
@@ -211,6 +220,8 @@ async def _act(
     async def act() -> tuple[int, Any]:
         try:
             view = await orders.act(order_id, action, payload)
+        except OrderPending as e:
+            raise from_pending(e, keyed=key is not None) from e
         except OrderError as e:
             error = from_order_error(e)
             return error.status_code, {"detail": error.detail}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -40,10 +41,14 @@ class Api:
     def auth(self, actor: Actor) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[actor.id]}"}
 
+    def keyed(self, actor: Actor) -> dict[str, str]:
+        """The token and a fresh Idempotency-Key, as placing an order needs."""
+        return self.auth(actor) | {"Idempotency-Key": uuid.uuid4().hex}
+
     async def place(self, **fields: object) -> dict[str, object]:
         body = {"creator_id": CREATOR.id, "product": "Soy sauce", "requirements": "Cook with it"}
         response = await self.http.post(
-            "/orders", json={**body, **fields}, headers=self.auth(CLIENT)
+            "/orders", json={**body, **fields}, headers=self.keyed(CLIENT)
         )
         assert response.status_code == 201, response.text
         order: dict[str, object] = response.json()

@@ -110,7 +110,7 @@ async def test_only_clients_place_orders(api: Api) -> None:
     for actor in EVERYONE:
         if actor.role is Role.CLIENT:
             continue
-        response = await api.http.post("/orders", json=body, headers=api.auth(actor))
+        response = await api.http.post("/orders", json=body, headers=api.keyed(actor))
         assert response.status_code == 403, actor.id
 
 

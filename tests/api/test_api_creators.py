@@ -103,7 +103,7 @@ async def test_a_creator_becomes_orderable_only_with_every_step_done(api: Api) -
     body = {"creator_id": NEW.id, "product": "Tea", "requirements": "Pour it"}
 
     async def refusal() -> str:
-        response = await api.http.post("/orders", json=body, headers=api.auth(CLIENT))
+        response = await api.http.post("/orders", json=body, headers=api.keyed(CLIENT))
         assert response.status_code == 409
         return str(response.json()["detail"])
 
@@ -131,7 +131,7 @@ async def test_a_creator_becomes_orderable_only_with_every_step_done(api: Api) -
     profile = (await api.http.get("/creators/me", headers=me)).json()
     assert profile["orderable"] is True
     assert profile["not_orderable_because"] == []
-    placed = await api.http.post("/orders", json=body, headers=api.auth(CLIENT))
+    placed = await api.http.post("/orders", json=body, headers=api.keyed(CLIENT))
     assert placed.status_code == 201
     api.stack.placed.append(placed.json()["id"])
     assert placed.json()["price_fen"] == 50_000
@@ -145,7 +145,7 @@ async def test_switching_accepting_off_hides_the_creator_but_running_orders_go_o
     square = (await api.http.get("/creators", headers=api.auth(CLIENT))).json()
     assert CREATOR.id not in [c["id"] for c in square["items"]]
     body = {"creator_id": CREATOR.id, "product": "Tea", "requirements": "Pour it"}
-    refused = await api.http.post("/orders", json=body, headers=api.auth(CLIENT))
+    refused = await api.http.post("/orders", json=body, headers=api.keyed(CLIENT))
     assert refused.status_code == 409
     going_on = await api.act(CREATOR, order["id"], "script", {"text": "still working"})
     assert going_on.json()["status"] == "script_in_review"

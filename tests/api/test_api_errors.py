@@ -44,7 +44,11 @@ async def test_malformed_input_answers_422_with_the_field_errors(api: Api) -> No
     cases = [
         (
             "/orders",
-            {"creator_id": CREATOR.id, "product": "x", "requirements": "y", "price_fen": 1},
+            {"creator_id": CREATOR.id, "product": "x", "requirements": "y", "fee_fen": 1},
+        ),
+        (
+            "/orders",
+            {"creator_id": CREATOR.id, "product": "x", "requirements": "y", "price_fen": "1"},
         ),
         (
             "/orders",
@@ -62,14 +66,14 @@ async def test_malformed_input_answers_422_with_the_field_errors(api: Api) -> No
     ]
     for url, body in cases:
         actor = CREATOR if url.endswith("decline") else CLIENT
-        response = await api.http.post(url, json=body, headers=api.auth(actor))
+        response = await api.http.post(url, json=body, headers=api.keyed(actor))
         assert response.status_code == 422, (url, body, response.text)
         assert response.json()["detail"][0]["loc"], (url, body)
 
     not_json = await api.http.post(
         "/orders",
         content=b"{not json",
-        headers=api.auth(CLIENT) | {"Content-Type": "application/json"},
+        headers=api.keyed(CLIENT) | {"Content-Type": "application/json"},
     )
     assert not_json.status_code == 422
     bad_query = await api.http.get("/orders?limit=0", headers=api.auth(CLIENT))
@@ -93,11 +97,11 @@ async def test_a_rejection_without_reason_is_refused_by_the_workflow(api: Api) -
 async def test_not_enough_balance_and_unorderable_creators_answer_409(api: Api) -> None:
     # rules O1 C5
     body = {"creator_id": OTHER_CREATOR.id, "product": "x", "requirements": "y"}
-    response = await api.http.post("/orders", json=body, headers=api.auth(CLIENT))
+    response = await api.http.post("/orders", json=body, headers=api.keyed(CLIENT))
     assert response.status_code == 409
     assert "not accepting orders" in response.json()["detail"]
     poor = await api.http.post(
-        "/orders", json={**body, "creator_id": CREATOR.id}, headers=api.auth(OTHER_CLIENT)
+        "/orders", json={**body, "creator_id": CREATOR.id}, headers=api.keyed(OTHER_CLIENT)
     )
     assert poor.status_code == 409
     assert "insufficient balance" in poor.json()["detail"]

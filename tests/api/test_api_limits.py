@@ -79,7 +79,7 @@ def _orders(api: Api) -> list[str]:
 async def test_a_body_over_the_limit_answers_413_and_creates_nothing(api: Api) -> None:
     # rule A1: an oversized request changes nothing
     oversized = {**ORDER, "requirements": "x" * (DEFAULT_MAX_BODY_BYTES + 1)}
-    response = await api.http.post("/orders", json=oversized, headers=api.auth(CLIENT))
+    response = await api.http.post("/orders", json=oversized, headers=api.keyed(CLIENT))
     assert response.status_code == 413
     assert response.json() == {
         "detail": f"the request body is larger than the limit of {DEFAULT_MAX_BODY_BYTES} bytes"
@@ -103,7 +103,7 @@ async def test_a_chunked_body_over_the_limit_is_refused_before_it_is_read_whole(
     response = await api.http.post(
         "/orders",
         content=endless_json(),
-        headers=api.auth(CLIENT) | {"Content-Type": "application/json"},
+        headers=api.keyed(CLIENT) | {"Content-Type": "application/json"},
     )
     assert response.request.headers.get("Content-Length") is None
     assert response.request.headers["Transfer-Encoding"] == "chunked"
@@ -124,7 +124,7 @@ async def test_a_chunked_body_within_the_limit_reaches_the_route_intact(api: Api
     response = await api.http.post(
         "/orders",
         content=in_pieces(),
-        headers=api.auth(CLIENT) | {"Content-Type": "application/json"},
+        headers=api.keyed(CLIENT) | {"Content-Type": "application/json"},
     )
     assert response.status_code == 201, response.text
     api.stack.placed.append(response.json()["id"])
@@ -177,7 +177,7 @@ async def test_over_long_strings_answer_422_and_change_nothing(api: Api) -> None
         "creator_id": "c" * 65,
     }
     cases: list[tuple[str, str, object, dict[str, str], list[str]]] = [
-        ("POST", "/orders", {**ORDER, field: value}, api.auth(CLIENT), ["body", field])
+        ("POST", "/orders", {**ORDER, field: value}, api.keyed(CLIENT), ["body", field])
         for field, value in too_long.items()
     ]
     cases += [

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import uuid
+
+import pytest
+from sqlalchemy import func, select
 
 from db import ledger
+from db.schema import orders
+from services import creators
+from services.orders import OrderError, PlaceOrder
 from tests.api.conftest import Api
-from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, REVIEWER
+from tests.stack import BRIEF, CLIENT, CLIENT_FUNDS, CREATOR, PRICE, REVIEWER
 
 
 async def test_whole_order_over_http(api: Api) -> None:
@@ -134,3 +142,59 @@ async def test_repeated_action_with_one_key_applies_once(api: Api) -> None:
     # Without the key, accepting again is a new request, refused by the order's state.
     fresh = await api.act(CREATOR, order_id, "accept")
     assert fresh.status_code == 409
+
+
+def order_count(api: Api) -> int:
+    with api.stack.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(orders)).scalar_one())
+
+
+async def test_placing_without_an_idempotency_key_answers_422_and_places_nothing(api: Api) -> None:
+    # rules A2 A1: a placement that could not be repeated safely is not taken
+    body = {"creator_id": CREATOR.id, "product": "Tea", "requirements": "Pour it"}
+    response = await api.http.post("/orders", json=body, headers=api.auth(CLIENT))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert order_count(api) == 0
+    assert ledger.balance(api.stack.engine, ledger.client_account(CLIENT.id)) == CLIENT_FUNDS
+
+
+async def test_an_order_at_a_price_no_longer_quoted_is_refused_and_freezes_nothing(
+    api: Api,
+) -> None:
+    # rule O1: the client may state the price it saw; a changed quote refuses the order
+    body = {"creator_id": CREATOR.id, "product": "Tea", "requirements": "Pour it"}
+    creators.set_quote(api.stack.engine, CREATOR.id, PRICE + 1)
+    stale = await api.http.post(
+        "/orders", json={**body, "price_fen": PRICE}, headers=api.keyed(CLIENT)
+    )
+    assert stale.status_code == 409
+    assert f"quote is now {PRICE + 1} fen, not the {PRICE} fen you saw" in stale.json()["detail"]
+    assert order_count(api) == 0
+    assert ledger.balance(api.stack.engine, ledger.client_account(CLIENT.id)) == CLIENT_FUNDS
+
+    seen = await api.http.post(
+        "/orders", json={**body, "price_fen": PRICE + 1}, headers=api.keyed(CLIENT)
+    )
+    assert seen.status_code == 201, seen.text
+    api.stack.placed.append(seen.json()["id"])
+    assert seen.json()["price_fen"] == PRICE + 1
+
+
+async def test_a_retried_placement_keeps_the_price_it_was_placed_at(api: Api) -> None:
+    # rules O1 A2: a repeat of an order already placed joins it, even after the quote moved
+    service, order_id = api.stack.service, uuid.uuid4().hex
+    request = PlaceOrder(
+        client_id=CLIENT.id, creator_id=CREATOR.id, brief=BRIEF, order_id=order_id, price_fen=PRICE
+    )
+    api.stack.placed.append(order_id)
+    first = await service.place(request)
+    creators.set_quote(api.stack.engine, CREATOR.id, PRICE * 2)
+    again = await service.place(request)
+    assert again.terms == first.terms
+    assert again.terms.price_fen == PRICE
+    assert ledger.transfer_count(api.stack.engine, order_id, "freeze") == 1
+    # A new order at the old price is refused: only the retry was let through.
+    with pytest.raises(OrderError) as refused:
+        await service.place(dataclasses.replace(request, order_id=uuid.uuid4().hex))
+    assert refused.value.kind == "PriceChanged"

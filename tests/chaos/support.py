@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine, select
+from temporalio.client import Client
 
 from db import ledger, orders
 from db.schema import transfers
-from tests.stack import CLIENT, CREATOR, REVIEWER, Stack
+from tests.stack import CLIENT, CREATOR, REVIEWER, Stack, eventually
 from workflows.messages import Action, Actor, OrderStatus, OrderView
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -192,6 +193,24 @@ class Children:
     async def stop_all(self) -> None:
         for child in reversed(self.started):
             await self.stop(child)
+
+
+def worker_env(client: Client, task_queue: str, engine: Engine) -> dict[str, str]:
+    """The environment of a worker process on this test's server, task queue and database."""
+    return {
+        "XIGUA_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "XIGUA_TEMPORAL_NAMESPACE": client.namespace,
+        "XIGUA_TASK_QUEUE": task_queue,
+        "XIGUA_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+    }
+
+
+async def wait_for_file(path: Path, child: Child, what: str) -> None:
+    async def written() -> bool:
+        assert child.running, f"{child.name} exited early\n{child.log_tail()}"
+        return await asyncio.to_thread(path.exists)
+
+    await eventually(written, what, attempts=600)
 
 
 def dev_server_command(db_file: Path, port: int) -> list[str]:

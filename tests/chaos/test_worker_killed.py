@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.video_platform import SimulatedVideoPlatform
@@ -22,14 +21,15 @@ from db import ledger
 from services.orders import OrderPolicy, OrderService
 from tests.chaos.support import (
     TO_PUBLISHED,
-    Child,
     Children,
     advance,
     assert_books_sound,
     timeline_actions,
     transfer_kinds,
+    wait_for_file,
+    worker_env,
 )
-from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, eventually, seed_parties
+from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, seed_parties
 from workflows.messages import Action, OrderStatus, OrderView, Timings
 
 pytestmark = pytest.mark.chaos
@@ -44,23 +44,6 @@ MANUAL = Timings(
 # The release activity's start-to-close timeout (workflows/order.py ACTIVITY_TIMEOUT) is 30 s:
 # the lost attempt is retried only after it. This bounds the whole wait generously.
 SETTLEMENT_BOUND_S = 120
-
-
-def worker_env(client: Client, task_queue: str, engine: Engine) -> dict[str, str]:
-    return {
-        "XIGUA_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "XIGUA_TEMPORAL_NAMESPACE": client.namespace,
-        "XIGUA_TASK_QUEUE": task_queue,
-        "XIGUA_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-    }
-
-
-async def wait_for_file(path: Path, child: Child, what: str) -> None:
-    async def written() -> bool:
-        assert child.running, f"{child.name} exited early\n{child.log_tail()}"
-        return await asyncio.to_thread(path.exists)
-
-    await eventually(written, what, attempts=600)
 
 
 def release_attempts(events: list[HistoryEvent]) -> tuple[int, int, bool]:

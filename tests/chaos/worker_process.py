@@ -1,12 +1,13 @@
 """A worker in an OS process of its own, whose settlement hangs after the money moved.
 
-    python -m tests.chaos.worker_process --ready READY_FILE --release-marker MARKER_FILE
+    python -m tests.chaos.worker_process --ready READY_FILE [--release-marker MARKER_FILE]
 
 It is the product's worker (bootstrap.build_worker, bootstrap.worker_activities, settings from
-the XIGUA_* environment), except that `release_escrow` runs the real LedgerActivities.release,
-so the release transfer commits, then writes MARKER_FILE and blocks: the money has moved and
-the activity never reports back. The test then kills the process with SIGKILL, as a machine
-loss would. READY_FILE is written once the worker polls its task queue.
+the XIGUA_* environment), except that, given MARKER_FILE, `release_escrow` runs the real
+LedgerActivities.release, so the release transfer commits, then writes MARKER_FILE and blocks:
+the money has moved and the activity never reports back. The test then kills the process with
+SIGKILL, as a machine loss would. Without it, it is the product's worker unchanged, for tests
+that freeze it (SIGSTOP). READY_FILE is written once the worker polls its task queue.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.ledger import LedgerActivities
@@ -37,14 +40,7 @@ def _write_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-async def main(ready: Path, marker: Path) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s hanging-worker %(message)s")
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    client = await connect_temporal(settings)
-    activities = worker_activities(
-        engine, SimulatedVideoPlatform(engine), SimulatedPaymentRails(engine)
-    )
+def _release_then_hang(engine: Engine, marker: Path) -> Callable[[OrderTerms], None]:
     real = LedgerActivities(engine)
     never = threading.Event()
 
@@ -56,7 +52,19 @@ async def main(ready: Path, marker: Path) -> None:
         logging.info("release of %s committed; hanging until killed", terms.order_id)
         never.wait()
 
-    activities["release_escrow"] = release_then_hang
+    return release_then_hang
+
+
+async def main(ready: Path, marker: Path | None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s chaos-worker %(message)s")
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    client = await connect_temporal(settings)
+    activities = worker_activities(
+        engine, SimulatedVideoPlatform(engine), SimulatedPaymentRails(engine)
+    )
+    if marker is not None:
+        activities["release_escrow"] = _release_then_hang(engine, marker)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,6 +83,6 @@ async def main(ready: Path, marker: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--ready", type=Path, required=True)
-    parser.add_argument("--release-marker", type=Path, required=True)
+    parser.add_argument("--release-marker", type=Path)
     args = parser.parse_args()
     asyncio.run(main(args.ready, args.release_marker))
