@@ -4,6 +4,7 @@ video reviewed after it goes public (O5, O10), on the time-skipping test server.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -18,7 +19,7 @@ S = OrderStatus
 DAY = timedelta(days=1)
 
 
-async def refused(stack: Stack, order_id: str, action: Action, **fields: object) -> OrderError:
+async def refused(stack: Stack, order_id: str, action: Action, **fields: Any) -> OrderError:
     """The action is refused, and the order's view and money stay as they were."""
     before, money = await stack.view(order_id), stack.balances(order_id)
     with pytest.raises(OrderError) as error:
