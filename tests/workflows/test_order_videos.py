@@ -151,6 +151,9 @@ async def test_a_rejected_republication_is_taken_down_as_a_removal_and_may_be_re
     view = await stack.act(order_id, Action.REPUBLISH, CREATOR, video_id="v-third")
     assert view.publications[-1].awaiting_review
     await stack.act(order_id, Action.REVIEW_PUBLICATION, REVIEWER, approve=True)
+    with pytest.raises(OrderError) as twice:
+        await stack.act(order_id, Action.REVIEW_PUBLICATION, REVIEWER, approve=True)
+    assert twice.value.kind == "InvalidState"  # one review per publication
     view = await stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
     assert view.status is S.IN_RETENTION
     money = stack.balances(order_id)
