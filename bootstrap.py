@@ -77,6 +77,7 @@ def worker_activities(
         "record_transition": projection.record,
         "link_video": video.link,
         "publish_video": video.publish,
+        "take_down_video": video.take_down,
         "collect_video_stats": video.collect,
         "lower_credit_score": credit.lower,
         "hold_withdrawal": withdrawal.hold,

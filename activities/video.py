@@ -6,12 +6,20 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from adapters.video_platform import VideoNotFound, VideoPlatform
+from adapters.video_platform import VideoLinkedElsewhere, VideoNotFound, VideoPlatform
+from db import video_links
 from db.schema import video_stats
 from db.sql import insert_ignore
-from workflows.messages import LinkVideoRequest, PublishRequest, StatsRequest, VideoSample
+from workflows.messages import (
+    LinkVideoRequest,
+    PublishRequest,
+    StatsRequest,
+    TakeDownRequest,
+    VideoSample,
+)
 
 VIDEO_NOT_FOUND = "VideoNotFound"
+VIDEO_LINKED_ELSEWHERE = "VideoLinkedElsewhere"
 
 
 class VideoActivities:
@@ -21,11 +29,26 @@ class VideoActivities:
 
     @activity.defn(name="link_video")
     def link(self, request: LinkVideoRequest) -> None:
-        """Tie the uploaded video to the order on the platform (O5)."""
+        """Tie the video to the order (O5, O10): only a video on the creator's own Xigua account
+        and linked to no other order. Linking it to the same order again (a retry, the same
+        video republished) changes nothing."""
+        account = request.xigua_account
+        if account is None:
+            raise ApplicationError(
+                f"order {request.order_id} has no Xigua account of the creator to take videos from",
+                type=VIDEO_NOT_FOUND,
+                non_retryable=True,
+            )
         try:
-            self._platform.link_video(request.video_id, request.order_id, request.xigua_account)
+            self._platform.link_video(request.video_id, request.order_id, account)
         except VideoNotFound as e:
             raise ApplicationError(str(e), type=VIDEO_NOT_FOUND, non_retryable=True) from e
+        except VideoLinkedElsewhere as e:
+            raise _linked_elsewhere(request.video_id) from e
+        # Whatever the platform allows, this database holds each video to one order.
+        holder = video_links.claim(self._engine, request.video_id, request.order_id, account)
+        if holder != request.order_id:
+            raise _linked_elsewhere(request.video_id)
 
     @activity.defn(name="publish_video")
     def publish(self, request: PublishRequest) -> None:
@@ -38,6 +61,11 @@ class VideoActivities:
                 type=VIDEO_NOT_FOUND,
                 non_retryable=True,
             ) from e
+
+    @activity.defn(name="take_down_video")
+    def take_down(self, request: TakeDownRequest) -> None:
+        """Take the published video down: its post-publication review rejected it (O10)."""
+        self._platform.take_down(request.video_id)
 
     @activity.defn(name="collect_video_stats")
     def collect(self, request: StatsRequest) -> VideoSample:
@@ -64,3 +92,12 @@ class VideoActivities:
                 },
             )
         return sample
+
+
+def _linked_elsewhere(video_id: str) -> ApplicationError:
+    # Which order holds it is another party's business: not named.
+    return ApplicationError(
+        f"video {video_id} is already linked to another order; a video serves one order only",
+        type=VIDEO_LINKED_ELSEWHERE,
+        non_retryable=True,
+    )

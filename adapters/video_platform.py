@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 
 from db.engine import reading
 from db.schema import platform_accounts, platform_videos
@@ -24,6 +24,10 @@ class AccountNotFound(Exception):
 
 class VideoNotFound(Exception):
     pass
+
+
+class VideoLinkedElsewhere(Exception):
+    """The video is already linked to another order: one video is sold once (O5, O10)."""
 
 
 class AccountMetrics(BaseModel):
@@ -50,14 +54,20 @@ class VideoStats(BaseModel):
 class VideoPlatform(Protocol):
     def account_metrics(self, xigua_account_id: str) -> AccountMetrics: ...
 
-    def link_video(self, video_id: str, order_id: str, xigua_account_id: str | None) -> None:
+    def link_video(self, video_id: str, order_id: str, xigua_account_id: str) -> None:
         """Tie an uploaded video to an order. Raises VideoNotFound if the video is not on the
-        creator's account."""
+        creator's account, VideoLinkedElsewhere if it is tied to another order. Linking it to
+        the same order again changes nothing."""
         ...
 
     def publish(self, video_id: str, order_id: str) -> None:
         """Make the video public on the creator's account. Publishing a video that is already
         public changes nothing, so a retried call is harmless."""
+        ...
+
+    def take_down(self, video_id: str) -> None:
+        """Make the video private, as the platform does with content its review rejected.
+        Taking down a video that is already down, or gone, changes nothing."""
         ...
 
     def is_public(self, video_id: str) -> bool: ...
@@ -87,30 +97,22 @@ class SimulatedVideoPlatform:
             recent_plays=list(row.recent_plays),
         )
 
-    def link_video(self, video_id: str, order_id: str, xigua_account_id: str | None) -> None:
-        # The simulator takes any new id as an upload to the creator's account.
+    def link_video(self, video_id: str, order_id: str, xigua_account_id: str) -> None:
+        v = platform_videos.c
         with self._engine.begin() as conn:
-            insert_ignore(
-                conn,
-                platform_videos,
-                {
-                    "video_id": video_id,
-                    "xigua_account_id": xigua_account_id,
-                    "public": False,
-                },
-            )
-            owner = conn.execute(
-                select(platform_videos.c.xigua_account_id).where(
-                    platform_videos.c.video_id == video_id
-                )
-            ).scalar()
-            if xigua_account_id is not None and owner not in (None, xigua_account_id):
-                raise VideoNotFound(f"video {video_id} is not on account {xigua_account_id}")
-            conn.execute(
+            # The simulator takes an id it has never seen as an upload to the account linking it.
+            self._upload(conn, video_id, xigua_account_id)
+            owner = conn.execute(select(v.xigua_account_id).where(v.video_id == video_id)).scalar()
+            if owner != xigua_account_id:
+                raise VideoNotFound(f"video {video_id} is not on Xigua account {xigua_account_id}")
+            # Conditional, so that of two orders linking one video at once only one succeeds.
+            linked = conn.execute(
                 update(platform_videos)
-                .where(platform_videos.c.video_id == video_id)
+                .where(v.video_id == video_id, or_(v.order_id.is_(None), v.order_id == order_id))
                 .values(order_id=order_id)
-            )
+            ).rowcount
+            if not linked:
+                raise VideoLinkedElsewhere(f"video {video_id} is linked to another order")
 
     def publish(self, video_id: str, order_id: str) -> None:
         now = datetime.now(UTC)
@@ -124,6 +126,14 @@ class SimulatedVideoPlatform:
                 update(platform_videos)
                 .where(platform_videos.c.video_id == video_id, platform_videos.c.public.is_(False))
                 .values(public=True, published_at=now, removed_at=None, order_id=order_id)
+            )
+
+    def take_down(self, video_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(platform_videos)
+                .where(platform_videos.c.video_id == video_id, platform_videos.c.public.is_(True))
+                .values(public=False, removed_at=datetime.now(UTC))
             )
 
     def is_public(self, video_id: str) -> bool:
@@ -158,6 +168,19 @@ class SimulatedVideoPlatform:
                     .where(platform_accounts.c.xigua_account_id == xigua_account_id)
                     .values(**values)
                 )
+
+    def upload(self, video_id: str, xigua_account_id: str) -> None:
+        """A creator uploads a video to its Xigua account (not yet public, linked to nothing)."""
+        with self._engine.begin() as conn:
+            self._upload(conn, video_id, xigua_account_id)
+
+    @staticmethod
+    def _upload(conn: Connection, video_id: str, xigua_account_id: str) -> None:
+        insert_ignore(
+            conn,
+            platform_videos,
+            {"video_id": video_id, "xigua_account_id": xigua_account_id, "public": False},
+        )
 
     def add_engagement(
         self,

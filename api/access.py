@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, true
 
-from db.orders import REVIEW_STATUSES
+from db.orders import awaiting_review
 from db.schema import orders
 from services.auth import User
 from workflows.messages import Action, Role
@@ -27,7 +27,7 @@ def visible_to(user: User) -> ColumnElement[bool]:
         case Role.MCN:
             return orders.c.mcn_id == user.id
         case Role.REVIEWER:
-            return orders.c.status.in_(REVIEW_STATUSES.values())
+            return awaiting_review()
         case Role.OPS:
             return true()
     raise ValueError(f"no access rule for {user.role}")

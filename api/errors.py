@@ -27,6 +27,7 @@ STATUS_FOR_KIND = {
     "RequestIdReused": 422,
     "Conflict": 422,
     "VideoNotFound": 422,
+    "VideoLinkedElsewhere": 409,
 }
 UNAVAILABLE_RPC = {
     RPCStatusCode.UNAVAILABLE,

@@ -193,9 +193,12 @@ class TimelineEntryPublic(BaseModel):
     reason: str | None
 
 
+ReviewKind = Literal["script", "video", "publication"]
+
+
 class ReviewItem(BaseModel):
     order_id: str
-    kind: Literal["script", "video"]
+    kind: ReviewKind
     waiting_since: datetime
     creator_id: str
     product: str

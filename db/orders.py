@@ -7,6 +7,7 @@ never rolls an order row back to an older state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import ColumnElement, Engine, Row, and_, bindparam, or_, select,
 from db.engine import reading
 from db.schema import notifications, order_timeline, orders
 from db.sql import insert_ignore
-from workflows.messages import ProjectionWrite
+from workflows.messages import ProjectionWrite, Role
 
 
 def _row_values(write: ProjectionWrite) -> dict[str, Any]:
@@ -152,7 +153,21 @@ def notifications_for(engine: Engine, order_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-REVIEW_STATUSES = {"script": "script_in_review", "video": "video_in_review"}
+# What each review queue holds: orders in that status whose next actor is a reviewer. A
+# republished video awaits its post-publication review while the order stays `published` (O10).
+REVIEW_STATUSES = {
+    "script": "script_in_review",
+    "video": "video_in_review",
+    "publication": "published",
+}
+
+
+def awaiting_review(kinds: Iterable[str] = REVIEW_STATUSES) -> ColumnElement[bool]:
+    """Orders waiting for a reviewer, in the queues of these kinds."""
+    return and_(
+        orders.c.status.in_([REVIEW_STATUSES[kind] for kind in kinds]),
+        orders.c.next_actor == Role.REVIEWER.value,
+    )
 
 
 def find_order(engine: Engine, order_id: str, visible: ColumnElement[bool]) -> Row[Any] | None:
@@ -186,12 +201,13 @@ def list_orders(
 
 
 def review_queue(engine: Engine, kind: str, limit: int) -> list[Row[Any]]:
-    """Orders whose script or video waits for platform review, longest waiting first."""
+    """Orders whose script, video or republished video waits for platform review, longest
+    waiting first."""
     with reading(engine) as conn:
         return list(
             conn.execute(
                 select(orders)
-                .where(orders.c.status == REVIEW_STATUSES[kind])
+                .where(awaiting_review([kind]))
                 .order_by(orders.c.updated_at, orders.c.id)
                 .limit(limit)
             ).all()

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -219,6 +220,19 @@ platform_videos = Table(
     Column("comments", BigInteger(), nullable=False, default=0),
     Column("shares", BigInteger(), nullable=False, default=0),
     Column("completion_rate", Float(), nullable=False, default=0.0),
+)
+
+# Which order each video is linked to (O5, O10). The platform's own record is not ours to rely
+# on: here one video belongs to one order, whatever the platform allows.
+video_links = Table(
+    "video_links",
+    metadata,
+    Column("order_id", String(64), nullable=False),
+    Column("video_id", String(64), nullable=False),
+    Column("xigua_account_id", String(64), nullable=False),
+    Column("linked_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("order_id", "video_id"),
+    UniqueConstraint("video_id"),
 )
 
 platform_accounts = Table(

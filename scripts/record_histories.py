@@ -48,7 +48,21 @@ async def auto_accepted(stack: Stack, env: WorkflowEnvironment, order_id: str) -
     await stack.to_published(order_id, video_id="v-first")
     await env.sleep(2 * DAY + DAY / 2)
     await stack.act(order_id, Action.REPUBLISH, CREATOR, video_id="v-second")
+    await stack.act(order_id, Action.REVIEW_PUBLICATION, REVIEWER, approve=True)
     await env.sleep(40 * DAY)
+
+
+async def republication_rejected(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.to_published(order_id, video_id="v-first")
+    await env.sleep(DAY + DAY / 2)
+    await stack.act(order_id, Action.REPUBLISH, CREATOR, video_id="v-second")
+    await stack.act(
+        order_id, Action.REVIEW_PUBLICATION, REVIEWER, approve=False, reason="logo hidden"
+    )
+    await stack.act(order_id, Action.REPUBLISH, CREATOR, video_id="v-third")
+    await env.sleep(8 * DAY + DAY / 2)  # nothing is accepted before the review
+    await stack.act(order_id, Action.REVIEW_PUBLICATION, REVIEWER, approve=True)
+    await env.sleep(31 * DAY)
 
 
 async def auto_cancelled(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
@@ -99,6 +113,7 @@ async def refused(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None
 PATHS: dict[str, Path_] = {
     "accepted": accepted,
     "auto_accepted_after_republish": auto_accepted,
+    "republication_rejected": republication_rejected,
     "auto_cancelled": auto_cancelled,
     "declined": declined,
     "rejected_loops": rejected_loops,

@@ -79,6 +79,7 @@ class Action(StrEnum):
     REJECT_VIDEO = "reject_video"
     PUBLISH = "publish"
     REPUBLISH = "republish"
+    REVIEW_PUBLICATION = "review_publication"
     ACCEPT_DELIVERY = "accept_delivery"
     # Done by the system: timers, the video platform, the ledger.
     REFUSE = "refuse"
@@ -208,6 +209,13 @@ class Video(Model):
 class Publication(Model):
     video_id: str
     published_at: datetime
+    # A republished video was never reviewed before going public: it is reviewed after (O10).
+    review_required: bool = False
+    reviews: list[Review] = []
+
+    @property
+    def awaiting_review(self) -> bool:
+        return self.review_required and not self.reviews
 
 
 class OrderView(Model):
@@ -264,6 +272,12 @@ class LinkVideoRequest(Model):
     order_id: str
     video_id: str
     xigua_account: str | None
+
+
+class TakeDownRequest(Model):
+    order_id: str
+    video_id: str
+    reason: str
 
 
 class StatsRequest(Model):

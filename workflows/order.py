@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         Script,
         ScriptInput,
         StatsRequest,
+        TakeDownRequest,
         Transition,
         Video,
         VideoInput,
@@ -44,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 S = OrderStatus
-_Reviewable = TypeVar("_Reviewable", Script, Video)
+_Reviewable = TypeVar("_Reviewable", Script, Video, Publication)
 
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 CLIENT_ID = SearchAttributeKey.for_keyword("ClientId")
@@ -61,6 +62,9 @@ REQUEST_ID_REUSED = "RequestIdReused"
 INSUFFICIENT_FUNDS = "InsufficientFunds"
 
 # Who may take each action in each status. Everything else is rejected by the validators.
+# In `published` the current publication narrows it (`_allowed`): while a republished video
+# awaits its post-publication review the reviewer judges it and the delivery cannot be accepted;
+# otherwise there is nothing to review.
 ALLOWED: dict[OrderStatus, dict[Action, Role]] = {
     S.AWAITING_ACCEPTANCE: {
         Action.ACCEPT: Role.CREATOR,
@@ -77,7 +81,11 @@ ALLOWED: dict[OrderStatus, dict[Action, Role]] = {
     S.VIDEO_IN_REVIEW: {Action.REVIEW_VIDEO: Role.REVIEWER},
     S.VIDEO_AWAITING_CLIENT: {Action.CONFIRM_VIDEO: Role.CLIENT, Action.REJECT_VIDEO: Role.CLIENT},
     S.AWAITING_PUBLISH: {Action.PUBLISH: Role.CLIENT},
-    S.PUBLISHED: {Action.ACCEPT_DELIVERY: Role.CLIENT, Action.REPUBLISH: Role.CREATOR},
+    S.PUBLISHED: {
+        Action.ACCEPT_DELIVERY: Role.CLIENT,
+        Action.REPUBLISH: Role.CREATOR,
+        Action.REVIEW_PUBLICATION: Role.REVIEWER,
+    },
 }
 
 # The roles that take any action; the others (ops, MCNs, the system) are refused outright.
@@ -92,9 +100,14 @@ PERSISTENT = RetryPolicy(
         "TransferConflict",
         "LedgerError",
         "VideoNotFound",
+        "VideoLinkedElsewhere",
     ],
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+# Patches (docs/WORKFLOW_CHANGES.md). A republish links the video, as a submission does, and
+# leaves it awaiting its post-publication review (O10).
+REVIEWED_REPUBLISH = "republish-linked-and-reviewed"
 
 
 @workflow.defn
@@ -105,7 +118,7 @@ class OrderWorkflow:
     action, each validated against the status and the acting user:
       accept, decline, cancel, submit_script, review_script, confirm_script, reject_script,
       submit_video, review_video, confirm_video, reject_video, publish, republish,
-      accept_delivery. Each returns the order's view after the action.
+      review_publication, accept_delivery. Each returns the order's view after the action.
     Signals: video_removed (from the video-platform adapter).
     Queries: view.
     """
@@ -199,15 +212,30 @@ class OrderWorkflow:
                 await self._violate("the video was not public when the retention period began")
             return
         status, publications = self._status, len(self._publications)
+        awaiting = self._awaiting_review()
         deadline = self._auto_accept_at() if status is S.PUBLISHED else self._retention_ends_at()
-        moved = lambda: self._status is not status or len(self._publications) != publications  # noqa: E731
-        if await self._wait_until(min(deadline, self._next_check), moved):
+
+        def moved() -> bool:
+            return (
+                self._status is not status
+                or len(self._publications) != publications
+                or self._awaiting_review() != awaiting
+            )
+
+        # A republished video awaiting its review is not accepted automatically: the review
+        # comes first (O10), and the order wakes only for its checks until then.
+        wake = self._next_check if awaiting else min(deadline, self._next_check)
+        if await self._wait_until(wake, moved):
             return
-        if workflow.now() < deadline:
+        if awaiting or workflow.now() < deadline:
             await self._check_video(judge=True)
             return
         async with self._lock:
-            if self._status is S.PUBLISHED and workflow.now() >= self._auto_accept_at():
+            if (
+                self._status is S.PUBLISHED
+                and workflow.now() >= self._auto_accept_at()
+                and not self._awaiting_review()
+            ):
                 await self._accept_delivery(SYSTEM, Action.AUTO_ACCEPT)
             elif self._status is S.IN_RETENTION and workflow.now() >= self._retention_ends_at():
                 await self._check_video(judge=False)  # the final numbers
@@ -315,12 +343,7 @@ class OrderWorkflow:
     @workflow.update
     async def submit_video(self, req: VideoInput) -> OrderView:
         async def apply() -> None:
-            link = LinkVideoRequest(
-                order_id=self._terms.order_id,
-                video_id=req.video_id,
-                xigua_account=self._terms.creator_xigua_account,
-            )
-            await self._user_facing_activity("link_video", link)
+            await self._link(req.video_id)
             video = Video(
                 version=len(self._videos) + 1, video_id=req.video_id, submitted_at=workflow.now()
             )
@@ -379,12 +402,18 @@ class OrderWorkflow:
     @workflow.update
     async def republish(self, req: VideoInput) -> OrderView:
         async def apply() -> None:
-            await self._publish(req.video_id)
+            reason = f"republished as {req.video_id}; acceptance countdown restarted"
+            # Orders that republished before the check existed replay without it.
+            reviewed = workflow.patched(REVIEWED_REPUBLISH)
+            if reviewed:
+                await self._link(req.video_id)
+                reason += "; it awaits its post-publication review"
+            await self._publish(req.video_id, review_required=reviewed)
             await self._move(
                 S.PUBLISHED,
                 Action.REPUBLISH,
                 req.actor,
-                reason=f"republished as {req.video_id}; acceptance countdown restarted",
+                reason=reason,
                 notify=[
                     Notification(
                         recipient=self._terms.client_id,
@@ -395,6 +424,49 @@ class OrderWorkflow:
             )
 
         return await self._act(Action.REPUBLISH, req, apply)
+
+    @workflow.update
+    async def review_publication(self, req: ReviewInput) -> OrderView:
+        """The republished video's post-publication review (O10). A rejection takes the video
+        down, which counts as a removal before acceptance: the creator may republish again."""
+
+        async def apply() -> None:
+            publication = self._reviewed(self._publications[-1], req.actor, req.approve, req.reason)
+            self._publications[-1] = publication
+            if req.approve:
+                await self._move(
+                    S.PUBLISHED,
+                    Action.REVIEW_PUBLICATION,
+                    req.actor,
+                    notify=[
+                        Notification(
+                            recipient=self._terms.client_id,
+                            kind="publication_approved",
+                            body=f"the republished video {publication.video_id} passed review",
+                        )
+                    ],
+                )
+                return
+            reason = req.reason or ""
+            await self._move(
+                S.PUBLISHED,
+                Action.REVIEW_PUBLICATION,
+                req.actor,
+                reason,
+                [
+                    Notification(recipient=who, kind="publication_rejected", body=reason)
+                    for who in self._parties()
+                ],
+            )
+            take_down = TakeDownRequest(
+                order_id=self._terms.order_id, video_id=publication.video_id, reason=reason
+            )
+            await self._activity("take_down_video", take_down)
+            await self._record_removal(
+                f"taken down: its post-publication review rejected it: {reason}"
+            )
+
+        return await self._act(Action.REVIEW_PUBLICATION, req, apply)
 
     @workflow.update
     async def accept_delivery(self, req: ActionInput) -> OrderView:
@@ -459,6 +531,10 @@ class OrderWorkflow:
     def validate_republish(self, req: VideoInput) -> None:
         self._check(Action.REPUBLISH, req)
 
+    @review_publication.validator
+    def validate_review_publication(self, req: ReviewInput) -> None:
+        self._check(Action.REVIEW_PUBLICATION, req)
+
     @accept_delivery.validator
     def validate_accept_delivery(self, req: ActionInput) -> None:
         self._check(Action.ACCEPT_DELIVERY, req)
@@ -522,12 +598,24 @@ class OrderWorkflow:
         )
         await self._activity("refund_escrow", self._terms)
 
-    async def _publish(self, video_id: str) -> None:
+    async def _link(self, video_id: str) -> None:
+        """Only a video on the creator's own account and linked to no other order (O5, O10)."""
+        link = LinkVideoRequest(
+            order_id=self._terms.order_id,
+            video_id=video_id,
+            xigua_account=self._terms.creator_xigua_account,
+        )
+        await self._user_facing_activity("link_video", link)
+
+    async def _publish(self, video_id: str, review_required: bool = False) -> None:
         request = PublishRequest(order_id=self._terms.order_id, video_id=video_id)
         await self._user_facing_activity("publish_video", request)
         if not self._publications:
             self._next_check = workflow.now() + self._timings.video_check_every
-        self._publications.append(Publication(video_id=video_id, published_at=workflow.now()))
+        publication = Publication(
+            video_id=video_id, published_at=workflow.now(), review_required=review_required
+        )
+        self._publications.append(publication)
         self._video_public = True
 
     async def _accept_delivery(self, actor: Actor, action: Action) -> None:
@@ -667,11 +755,14 @@ class OrderWorkflow:
                 type=REQUEST_ID_REUSED,
                 non_retryable=True,
             )
-        allowed = ALLOWED.get(self._status, {})
+        allowed = self._allowed()
         role = allowed.get(action)
         if role is None:
+            state = str(self._status)
+            if self._awaiting_review():
+                state += ", its republished video awaiting review"
             raise ApplicationError(
-                f"cannot {action} order {self._terms.order_id}: it is {self._status}; "
+                f"cannot {action} order {self._terms.order_id}: it is {state}; "
                 f"allowed now: {self._describe(allowed)}",
                 type=INVALID_STATE,
                 non_retryable=True,
@@ -686,6 +777,17 @@ class OrderWorkflow:
             raise ApplicationError(
                 "a rejection needs a reason", type=INVALID_INPUT, non_retryable=True
             )
+
+    def _allowed(self) -> dict[Action, Role]:
+        """ALLOWED for the current status, narrowed by the current publication's review."""
+        allowed = ALLOWED.get(self._status, {})
+        if self._status is not S.PUBLISHED:
+            return allowed
+        ruled_out = Action.ACCEPT_DELIVERY if self._awaiting_review() else Action.REVIEW_PUBLICATION
+        return {action: role for action, role in allowed.items() if action is not ruled_out}
+
+    def _awaiting_review(self) -> bool:
+        return bool(self._publications) and self._publications[-1].awaiting_review
 
     @staticmethod
     def _describe(allowed: dict[Action, Role]) -> str:
@@ -719,10 +821,13 @@ class OrderWorkflow:
                 "the order is accepted automatically and the creator paid",
             )
         steps: dict[Role, list[Action]] = {}
-        for action, role in ALLOWED.get(status, {}).items():
+        for action, role in self._allowed().items():
             steps.setdefault(role, []).append(action)
-        # The party facing a deadline comes first: it is the one who must act.
-        ordered = sorted(steps.items(), key=lambda item: item[0] not in deadlines)
+        # The party facing a deadline comes first: it is the one who must act; else a reviewer,
+        # whose review the order waits for (the review queues list orders by it).
+        ordered = sorted(
+            steps.items(), key=lambda item: (item[0] not in deadlines, item[0] is not Role.REVIEWER)
+        )
         return [
             NextStep(
                 actor=role,

@@ -240,6 +240,7 @@ _INPUTS: dict[Action, type[ActionInput]] = {
     Action.REJECT_VIDEO: ReasonInput,
     Action.REVIEW_SCRIPT: ReviewInput,
     Action.REVIEW_VIDEO: ReviewInput,
+    Action.REVIEW_PUBLICATION: ReviewInput,
     Action.SUBMIT_SCRIPT: ScriptInput,
     Action.SUBMIT_VIDEO: VideoInput,
     Action.REPUBLISH: VideoInput,
@@ -409,8 +410,24 @@ async def republish(
     orders: OrdersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Creator: publish the video again before acceptance; the 7-day countdown restarts."""
+    """Creator: publish a video of its own Xigua account again before acceptance, linked to no
+    other order; the 7-day countdown restarts, and the video awaits its post-publication review."""
     return await _act(Action.REPUBLISH, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/publication/review", **ACTION)
+async def review_publication(
+    order_id: OrderId,
+    body: ReviewBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Reviewer: approve the republished video, or reject it with a reason (it is taken down)."""
+    return await _act(
+        Action.REVIEW_PUBLICATION, order_id, user, context, orders, idempotency_key, body
+    )
 
 
 @router.post("/orders/{order_id}/accept-delivery", **ACTION)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import ContextDep, CurrentUser, require
-from api.schemas import Problem, ReviewItem
+from api.schemas import Problem, ReviewItem, ReviewKind
 from db import orders as projection
 from workflows.messages import Role
 
@@ -22,10 +22,11 @@ router = APIRouter(tags=["reviews"])
 def review_queue(
     user: CurrentUser,
     context: ContextDep,
-    kind: Literal["script", "video"],
+    kind: ReviewKind,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[ReviewItem]:
-    """Scripts or videos waiting for platform review, the longest waiting first."""
+    """Scripts, videos, or republished videos (`publication`, reviewed after going public)
+    waiting for platform review, the longest waiting first."""
     require(user, Role.REVIEWER, Role.OPS)
     return [
         ReviewItem(

@@ -24,6 +24,7 @@ ACTION_ROUTES: dict[Action, tuple[str, object]] = {
     Action.REJECT_VIDEO: ("video/reject", {"reason": "no"}),
     Action.PUBLISH: ("publish", None),
     Action.REPUBLISH: ("republish", {"video_id": "v-2"}),
+    Action.REVIEW_PUBLICATION: ("publication/review", {"approve": True}),
     Action.ACCEPT_DELIVERY: ("accept-delivery", None),
 }
 # Parties of the order under test (placed by CLIENT for CREATOR).

@@ -10,7 +10,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from db import ledger, orders
 from services.orders import OrderError
-from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, eventually, running_stack
+from tests.stack import (
+    CLIENT,
+    CLIENT_FUNDS,
+    CREATOR,
+    PRICE,
+    REVIEWER,
+    Stack,
+    eventually,
+    running_stack,
+)
 from workflows.messages import Action, OrderStatus, OrderTerms
 
 S = OrderStatus
@@ -137,6 +146,7 @@ async def test_republish_before_acceptance_restarts_the_7_day_countdown(
     assert view.status is S.PUBLISHED
     assert view.video_public is True
     republished_at = view.publications[-1].published_at
+    view = await stack.act(order_id, Action.REVIEW_PUBLICATION, REVIEWER, approve=True)
     assert view.next[0].deadline == republished_at + 7 * DAY
 
     await time_skipping_env.sleep(3 * DAY)  # 8 days after the first publication

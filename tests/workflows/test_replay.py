@@ -26,6 +26,7 @@ def test_a_history_of_every_path_is_checked_in() -> None:
     assert {
         "order_accepted",
         "order_auto_accepted_after_republish",
+        "order_republication_rejected",
         "order_auto_cancelled",
         "order_declined",
         "order_refused",
