@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from services import usernames
 from workflows.messages import (
     Action,
     NextStep,
@@ -20,11 +21,12 @@ from workflows.messages import (
     Video,
 )
 
+# Folded and checked in services/usernames.py, the one place sign-up, login and the limiter share.
 Username = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"
-    ),
+    StringConstraints(max_length=usernames.MAX_INPUT_LENGTH),
+    AfterValidator(usernames.canonical),
+    Field(description=f"{usernames.ALLOWED_DESCRIPTION}; stored in lower case"),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 VideoId = Annotated[

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 
 from db.migrate import alembic_config
-from db.schema import metadata
+from db.schema import metadata, users
 
 
 def test_migrated_schema_matches_the_tables_the_code_uses(engine: Engine) -> None:
@@ -25,3 +28,33 @@ def test_migrations_go_down_and_up_again(engine: Engine) -> None:
     assert {"accounts", "transfers", "entries", "orders", "order_timeline"} <= set(
         inspect(engine).get_table_names()
     )
+
+
+def _add_user(engine: Engine, user_id: str, username: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            users.insert().values(
+                id=user_id,
+                role="client",
+                display_name=user_id,
+                created_at=datetime.now(UTC),
+                username=username,
+            )
+        )
+
+
+def test_the_upgrade_folds_stored_usernames_and_stops_at_a_clash(engine: Engine) -> None:
+    # rule A1: names stored before folding still log in, in any case
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    command.downgrade(cfg, "0003")
+    _add_user(engine, "u1", "Alice.Wong")
+    _add_user(engine, "u2", "bob")
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        names = {r.id: r.username for r in conn.execute(select(users.c.id, users.c.username))}
+    assert names == {"u1": "alice.wong", "u2": "bob"}
+
+    command.downgrade(cfg, "0003")
+    _add_user(engine, "u3", "BOB")
+    with pytest.raises(RuntimeError, match="differ only in case or width: BOB, bob"):
+        command.upgrade(cfg, "head")
