@@ -216,9 +216,7 @@ class LoginRateLimiter:
             now = self.clock()
             self._forget_expired(now)
             backoff = self._pairs.get(pair)
-            pair_wait = (
-                backoff.last + self.delay_after(backoff.failures) - now if backoff else 0.0
-            )
+            pair_wait = backoff.last + self.delay_after(backoff.failures) - now if backoff else 0.0
             if pair_wait > 0:
                 raise TooManyAttempts(
                     pair_wait, "too many failed logins for this username from your address"

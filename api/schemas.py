@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from adapters.video_platform import LoginPlatform
 from services import usernames
 from workflows.messages import (
     Action,
@@ -224,7 +225,7 @@ class ContactBody(Input):
 
 
 class BindAccountBody(Input):
-    login_platform: Literal["douyin", "toutiao", "huoshan"]
+    login_platform: LoginPlatform
     login_account: AccountId
     xigua_account_id: AccountId
 
@@ -237,8 +238,21 @@ class AcceptingBody(Input):
     accepting: bool
 
 
-class McnBody(Input):
-    mcn_id: AccountId | None
+class JoinMcnBody(Input):
+    mcn_id: AccountId
+
+
+class McnRequestPublic(BaseModel):
+    """A creator's request to join an MCN (C7), as both sides see it."""
+
+    id: str
+    creator_id: str
+    creator_name: str
+    mcn_id: str
+    mcn_name: str
+    status: Literal["pending", "accepted", "refused", "withdrawn"]
+    created_at: datetime
+    decided_at: datetime | None
 
 
 class CheckPublic(BaseModel):
@@ -388,3 +402,10 @@ class AccountMetricsBody(Input):
     original: bool = True
     category: Annotated[str, StringConstraints(max_length=32)] | None = None
     recent_plays: list[Annotated[int, Field(ge=0)]] = Field(max_length=100)
+
+
+class SimulatedAccountBody(AccountMetricsBody):
+    """An account on the simulated platform: its numbers and who it belongs to (C1)."""
+
+    login_platform: LoginPlatform
+    login_account: AccountId
