@@ -8,8 +8,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, select, text
 
+from adapters.video_platform import (
+    AccountNotFound,
+    AccountOwner,
+    LoginPlatform,
+    SimulatedVideoPlatform,
+)
 from db.migrate import alembic_config
 from db.schema import metadata, users
 
@@ -58,3 +64,35 @@ def test_the_upgrade_folds_stored_usernames_and_stops_at_a_clash(engine: Engine)
     _add_user(engine, "u3", "BOB")
     with pytest.raises(RuntimeError, match="differ only in case or width: BOB, bob"):
         command.upgrade(cfg, "head")
+
+
+def test_the_upgrade_gives_bound_simulated_accounts_their_creators_login(engine: Engine) -> None:
+    # rule C1
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    command.downgrade(cfg, "0003")
+    _add_user(engine, "c-1", "chef")
+    metrics = {"fans_toutiao": 1, "fans_xigua": 1, "unhealthy": False, "original": True}
+    with engine.begin() as conn:
+        for account in ("xg-bound", "xg-free"):
+            conn.execute(
+                text(
+                    "INSERT INTO platform_accounts (xigua_account_id, fans_toutiao, fans_xigua,"
+                    " unhealthy, original, recent_plays) VALUES (:id, :fans_toutiao,"
+                    " :fans_xigua, :unhealthy, :original, '[]')"
+                ),
+                {"id": account, **metrics},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO creators (user_id, accepting_orders, login_platform, login_account,"
+                " xigua_account_id, fans, avg_plays, credit_score, orderable)"
+                " VALUES ('c-1', false, 'huoshan', 'hs-1', 'xg-bound', 0, 0, 100, false)"
+            )
+        )
+    command.upgrade(cfg, "head")
+    platform = SimulatedVideoPlatform(engine)
+    assert platform.account_owner("xg-bound") == AccountOwner(
+        login_platform=LoginPlatform.HUOSHAN, login_account="hs-1"
+    )
+    with pytest.raises(AccountNotFound):  # nobody's until the simulator gives it an owner
+        platform.account_owner("xg-free")
