@@ -8,6 +8,7 @@ tests, in separate processes, all see the same accounts and videos. Tests and de
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -20,6 +21,21 @@ from db.sql import insert_ignore
 
 class AccountNotFound(Exception):
     pass
+
+
+class LoginPlatform(StrEnum):
+    """The apps a creator signs in with; each Xigua account belongs to one account of one."""
+
+    DOUYIN = "douyin"
+    TOUTIAO = "toutiao"
+    HUOSHAN = "huoshan"
+
+
+class AccountOwner(BaseModel, frozen=True):
+    """The Douyin, Toutiao or Huoshan account a Xigua account belongs to (rule C1)."""
+
+    login_platform: LoginPlatform
+    login_account: str
 
 
 class VideoNotFound(Exception):
@@ -52,6 +68,10 @@ class VideoStats(BaseModel):
 
 
 class VideoPlatform(Protocol):
+    def account_owner(self, xigua_account_id: str) -> AccountOwner:
+        """Who the account belongs to. Raises AccountNotFound if there is no such account."""
+        ...
+
     def account_metrics(self, xigua_account_id: str) -> AccountMetrics: ...
 
     def link_video(self, video_id: str, order_id: str, xigua_account_id: str) -> None:
@@ -78,6 +98,19 @@ class VideoPlatform(Protocol):
 class SimulatedVideoPlatform:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    def account_owner(self, xigua_account_id: str) -> AccountOwner:
+        with reading(self._engine) as conn:
+            row = conn.execute(
+                select(platform_accounts.c.owner_platform, platform_accounts.c.owner_account).where(
+                    platform_accounts.c.xigua_account_id == xigua_account_id
+                )
+            ).first()
+        # An account simulated before owners were modelled has none: it cannot be bound until
+        # set_account gives it one, as the real platform has no account without an owner.
+        if row is None or row.owner_platform is None or row.owner_account is None:
+            raise AccountNotFound(xigua_account_id)
+        return AccountOwner(login_platform=row.owner_platform, login_account=row.owner_account)
 
     def account_metrics(self, xigua_account_id: str) -> AccountMetrics:
         with reading(self._engine) as conn:
@@ -157,8 +190,15 @@ class SimulatedVideoPlatform:
 
     # --- Driven by tests and demos: what happens on the platform itself. ---
 
-    def set_account(self, xigua_account_id: str, metrics: AccountMetrics) -> None:
-        values = metrics.model_dump()
+    def set_account(
+        self, xigua_account_id: str, metrics: AccountMetrics, owner: AccountOwner
+    ) -> None:
+        """Create the account, or change its numbers and owner, as happens on the platform."""
+        values = {
+            **metrics.model_dump(),
+            "owner_platform": owner.login_platform.value,
+            "owner_account": owner.login_account,
+        }
         with self._engine.begin() as conn:
             if not insert_ignore(
                 conn, platform_accounts, {"xigua_account_id": xigua_account_id, **values}

@@ -8,6 +8,7 @@ express: how many bytes a request may send, and how often one may guess a passwo
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import math
 import threading
@@ -22,16 +23,24 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError
+from services import usernames
 
 # The largest body any route needs is a script (5,000 characters, up to 20 KB of UTF-8) in JSON;
 # 64 KiB leaves room for that and refuses anything that would only cost memory and parsing time.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
-# Login throttling: failures per username and per client address within the window.
-DEFAULT_MAX_FAILURES_PER_USERNAME = 5
-DEFAULT_MAX_FAILURES_PER_IP = 20
-DEFAULT_LOGIN_WINDOW_S = 5 * 60.0
-# How many usernames (and, separately, addresses) are remembered at most; the least recently
+# Login throttling, per (username, address): free failures, then a wait that doubles from the
+# base up to the cap (3 free, then 1 s, 2 s, 4 s ... 15 min: about 12 guesses in the first
+# 5 minutes, then 4 an hour); a pair quiet for an hour starts afresh.
+DEFAULT_FREE_FAILURES = 3
+DEFAULT_BACKOFF_BASE_S = 1.0
+DEFAULT_BACKOFF_MAX_S = 15 * 60.0
+DEFAULT_FORGET_AFTER_S = 60 * 60.0
+# Per address, across usernames: a looser cap on failures within a sliding window (an office
+# behind one NAT address must not be stopped by one colleague's typos).
+DEFAULT_MAX_FAILURES_PER_IP = 50
+DEFAULT_IP_WINDOW_S = 5 * 60.0
+# How many pairs (and, separately, addresses) are remembered at most; the least recently
 # failed ones are forgotten first, so a flood of made-up usernames cannot exhaust memory.
 DEFAULT_MAX_TRACKED = 10_000
 
@@ -123,130 +132,180 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class TooManyAttempts(ApiError):
-    def __init__(self, retry_after_s: float) -> None:
+    def __init__(self, retry_after_s: float, why: str) -> None:
         self.retry_after = max(1, math.ceil(retry_after_s))
-        super().__init__(429, f"too many failed logins; try again in {self.retry_after} seconds")
+        super().__init__(429, f"{why}; try again in {self.retry_after} seconds")
+
+
+@dataclass
+class _Backoff:
+    """The consecutive failures of one username from one address, and the latest one's time."""
+
+    failures: int
+    last: float
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """A login attempt that holds a slot in both counters until it is known to succeed."""
+    """A login attempt that counts as a failure until it is known to succeed."""
 
-    user_key: str
+    pair: tuple[str, str]
     ip_key: str
     at: float
 
 
 class LoginRateLimiter:
-    """At most `per_username` failed logins for one username, and `per_ip` from one client
-    address, within a sliding `window_s`; further attempts get 429 until the oldest failure
-    leaves the window. A successful login clears the username's failures.
+    """Throttle password guessing without letting anyone lock a user out.
 
-    Each attempt takes its slot *before* the password is checked (`begin`), and gives it back
-    only on success (`succeeded`) or when the check could not run (`abandon`), so concurrent
-    guesses cannot all pass the check before any of them is counted.
+    - Per (username, address): the first `free_failures` consecutive failures cost nothing;
+      after that each attempt waits `backoff_base_s`, doubled for every further failure, up to
+      `backoff_max_s`. A success clears the pair; a pair with no failure for `forget_after_s`
+      is forgotten. Guesses from one address therefore slow down exponentially, while the real
+      user, from any other address, is not slowed at all: nothing ever locks a username.
+    - Per address: at most `per_ip` failures across all usernames within a sliding `window_s`,
+      a looser cap that stops one address from spraying guesses over many usernames.
 
-    The counters live in this process: behind several API instances an attacker gets the
-    limit once per instance, and a restart forgets them. A multi-instance deployment needs a
-    shared store for them (a table in the app database, or Redis with expiring keys).
+    Each attempt counts *before* the password is checked (`begin`), and is given back only on
+    success (`succeeded`) or when the check could not run (`abandon`), so concurrent guesses
+    cannot all pass the check before any of them is counted.
+
+    The state lives in this process (see docs/OPERATIONS.md, "Login throttling"): behind N API
+    replicas a guesser gets up to N times the budget, and a restart forgets it. Neither can
+    lock anyone out; both only loosen the throttle.
     """
 
     def __init__(
         self,
         *,
-        per_username: int = DEFAULT_MAX_FAILURES_PER_USERNAME,
+        free_failures: int = DEFAULT_FREE_FAILURES,
+        backoff_base_s: float = DEFAULT_BACKOFF_BASE_S,
+        backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
+        forget_after_s: float = DEFAULT_FORGET_AFTER_S,
         per_ip: int = DEFAULT_MAX_FAILURES_PER_IP,
-        window_s: float = DEFAULT_LOGIN_WINDOW_S,
+        window_s: float = DEFAULT_IP_WINDOW_S,
         max_tracked: int = DEFAULT_MAX_TRACKED,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.per_username = per_username
+        self.free_failures = free_failures
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.forget_after_s = forget_after_s
         self.per_ip = per_ip
         self.window_s = window_s
         self.max_tracked = max_tracked
         self.clock = clock
-        # key -> times of its recent failures, oldest first; the dict is ordered by last failure.
-        self._users: OrderedDict[str, list[float]] = OrderedDict()
+        # Both ordered by latest failure, oldest first, so expiry and eviction take the front.
+        self._pairs: OrderedDict[tuple[str, str], _Backoff] = OrderedDict()
         self._ips: OrderedDict[str, list[float]] = OrderedDict()
         # The handler runs on the event loop, but a lock keeps check-and-take atomic whatever
         # thread calls it (a sync route, a test).
         self._lock = threading.Lock()
 
+    def delay_after(self, failures: int) -> float:
+        """Seconds one username must wait, from one address, after this many failures."""
+        if failures < self.free_failures:
+            return 0.0
+        exponent = min(failures - self.free_failures, 62)  # 2**62 s is past any cap
+        return float(min(self.backoff_max_s, self.backoff_base_s * 2**exponent))
+
     def begin(self, username: str, ip: str) -> Attempt:
-        """Take a slot for this attempt, or raise TooManyAttempts."""
-        user_key = self._user_key(username)
+        """Count this attempt as a failure until told otherwise, or raise TooManyAttempts."""
+        ip_key = _address_key(ip)
+        pair = (_user_key(username), ip_key)
         with self._lock:
             now = self.clock()
             self._forget_expired(now)
-            waits = [
-                self._wait(table, key, limit, now)
-                for table, key, limit in (
-                    (self._users, user_key, self.per_username),
-                    (self._ips, ip, self.per_ip),
+            backoff = self._pairs.get(pair)
+            pair_wait = backoff.last + self.delay_after(backoff.failures) - now if backoff else 0.0
+            if pair_wait > 0:
+                raise TooManyAttempts(
+                    pair_wait, "too many failed logins for this username from your address"
                 )
-            ]
-            if max(waits) > 0:
-                raise TooManyAttempts(max(waits))
-            for table, key in ((self._users, user_key), (self._ips, ip)):
-                table.setdefault(key, []).append(now)
-                table.move_to_end(key)
+            ip_wait = self._ip_wait(ip_key, now)
+            if ip_wait > 0:
+                raise TooManyAttempts(ip_wait, "too many failed logins from your address")
+            if backoff is None:
+                backoff = self._pairs[pair] = _Backoff(failures=0, last=now)
+            backoff.failures += 1
+            backoff.last = now
+            self._pairs.move_to_end(pair)
+            self._ips.setdefault(ip_key, []).append(now)
+            self._ips.move_to_end(ip_key)
+            for table in (self._pairs, self._ips):
                 while len(table) > self.max_tracked:
                     table.popitem(last=False)
-            return Attempt(user_key=user_key, ip_key=ip, at=now)
+            return Attempt(pair=pair, ip_key=ip_key, at=now)
 
     def succeeded(self, attempt: Attempt) -> None:
-        """The password was right: the username starts afresh. The address keeps its earlier
+        """The password was right: the pair starts afresh. The address keeps its earlier
         failures (one valid account must not reset the counter of someone guessing others)."""
         with self._lock:
-            self._users.pop(attempt.user_key, None)
-            self._release(self._ips, attempt.ip_key, attempt.at)
+            self._pairs.pop(attempt.pair, None)
+            self._release_ip(attempt)
 
     def abandon(self, attempt: Attempt) -> None:
         """The password could not be checked (the database is down): not a failure."""
         with self._lock:
-            self._release(self._users, attempt.user_key, attempt.at)
-            self._release(self._ips, attempt.ip_key, attempt.at)
+            backoff = self._pairs.get(attempt.pair)
+            if backoff is not None:
+                backoff.failures -= 1
+                if backoff.failures <= 0:
+                    del self._pairs[attempt.pair]
+            self._release_ip(attempt)
 
-    def _wait(
-        self, table: OrderedDict[str, list[float]], key: str, limit: int, now: float
-    ) -> float:
-        """Seconds until `key` may try again (0: now), dropping failures older than the window."""
-        stamps = table.get(key)
+    def _ip_wait(self, ip_key: str, now: float) -> float:
+        """Seconds until the address may try again (0: now), dropping failures out of the window."""
+        stamps = self._ips.get(ip_key)
         if not stamps:
             return 0.0
         stamps[:] = [t for t in stamps if t > now - self.window_s]
-        if len(stamps) < limit:
+        if len(stamps) < self.per_ip:
             return 0.0
-        # The attempt is allowed again when enough old failures leave the window.
-        return stamps[len(stamps) - limit] + self.window_s - now
+        return stamps[len(stamps) - self.per_ip] + self.window_s - now
 
     def _forget_expired(self, now: float) -> None:
-        # Entries are ordered by their latest failure, so the expired ones are at the front.
-        for table in (self._users, self._ips):
-            while table:
-                key, stamps = next(iter(table.items()))
-                if stamps and stamps[-1] > now - self.window_s:
-                    break
-                del table[key]
+        while self._pairs:
+            pair, backoff = next(iter(self._pairs.items()))
+            if backoff.last > now - self.forget_after_s:
+                break
+            del self._pairs[pair]
+        while self._ips:
+            ip_key, stamps = next(iter(self._ips.items()))
+            if stamps and stamps[-1] > now - self.window_s:
+                break
+            del self._ips[ip_key]
 
-    @staticmethod
-    def _release(table: OrderedDict[str, list[float]], key: str, at: float) -> None:
-        stamps = table.get(key)
-        if stamps is not None and at in stamps:
-            stamps.remove(at)
+    def _release_ip(self, attempt: Attempt) -> None:
+        stamps = self._ips.get(attempt.ip_key)
+        if stamps is not None and attempt.at in stamps:
+            stamps.remove(attempt.at)
             if not stamps:
-                del table[key]
-
-    @staticmethod
-    def _user_key(username: str) -> str:
-        # A fixed-size key however long the submitted name, and one counter for spellings
-        # that differ only in case or surrounding spaces.
-        return hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+                del self._ips[attempt.ip_key]
 
     def tracked(self) -> tuple[int, int]:
-        """How many usernames and addresses are remembered (for tests and metrics)."""
+        """How many (username, address) pairs and addresses are remembered."""
         with self._lock:
-            return len(self._users), len(self._ips)
+            return len(self._pairs), len(self._ips)
+
+
+def _user_key(username: str) -> str:
+    # Folded as sign-up and login fold it, so every spelling of a name shares one counter;
+    # hashed to a fixed size however long the submitted name.
+    return hashlib.sha256(usernames.fold(username).encode()).hexdigest()
+
+
+def _address_key(ip: str) -> str:
+    """One key per IPv4 address, and per IPv6 /64: one subscriber holds a whole /64, so
+    counting its addresses one by one would give a guesser 2**64 fresh budgets."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def login_limiter(app: FastAPI) -> LoginRateLimiter:

@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from api import errors, limits, metrics
 from api.context import AppContext
-from api.routes import auth, creators, health, orders, reviews, simulator, wallet
+from api.routes import auth, creators, health, mcn, orders, reviews, simulator, wallet
 from config import Settings, get_settings
 from db.engine import make_engine
 
@@ -48,6 +48,7 @@ def create_app(
         orders.router,
         reviews.router,
         creators.router,
+        mcn.router,
         wallet.router,
     ):
         app.include_router(router)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from adapters.video_platform import LoginPlatform
+from services import usernames
 from workflows.messages import (
     Action,
     NextStep,
@@ -21,11 +23,12 @@ from workflows.messages import (
     Video,
 )
 
+# Folded and checked in services/usernames.py, the one place sign-up, login and the limiter share.
 Username = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"
-    ),
+    StringConstraints(max_length=usernames.MAX_INPUT_LENGTH),
+    AfterValidator(usernames.canonical),
+    Field(description=f"{usernames.ALLOWED_DESCRIPTION}; stored in lower case"),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 VideoId = Annotated[
@@ -239,7 +242,7 @@ class ContactBody(Input):
 
 
 class BindAccountBody(Input):
-    login_platform: Literal["douyin", "toutiao", "huoshan"]
+    login_platform: LoginPlatform
     login_account: AccountId
     xigua_account_id: AccountId
 
@@ -252,8 +255,21 @@ class AcceptingBody(Input):
     accepting: bool
 
 
-class McnBody(Input):
-    mcn_id: AccountId | None
+class JoinMcnBody(Input):
+    mcn_id: AccountId
+
+
+class McnRequestPublic(BaseModel):
+    """A creator's request to join an MCN (C7), as both sides see it."""
+
+    id: str
+    creator_id: str
+    creator_name: str
+    mcn_id: str
+    mcn_name: str
+    status: Literal["pending", "accepted", "refused", "withdrawn"]
+    created_at: datetime
+    decided_at: datetime | None
 
 
 class CheckPublic(BaseModel):
@@ -403,3 +419,10 @@ class AccountMetricsBody(Input):
     original: bool = True
     category: Annotated[str, StringConstraints(max_length=32)] | None = None
     recent_plays: list[Annotated[int, Field(ge=0)]] = Field(max_length=100)
+
+
+class SimulatedAccountBody(AccountMetricsBody):
+    """An account on the simulated platform: its numbers and who it belongs to (C1)."""
+
+    login_platform: LoginPlatform
+    login_account: AccountId

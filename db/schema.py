@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from db.types import UTCDateTime
@@ -98,6 +99,30 @@ creators = Table(
     Index("ix_creators_square_fans", "orderable", "fans", "user_id"),
     Index("ix_creators_square_plays", "orderable", "avg_plays", "user_id"),
     Index("ix_creators_square_category", "orderable", "category", "quote_fen", "user_id"),
+)
+
+# C7: a creator asks to join an MCN; it becomes a member (creators.mcn_id) only when the MCN
+# accepts. The rows stay as the record of who asked, and who agreed or refused, when.
+mcn_requests = Table(
+    "mcn_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("creator_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("mcn_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    CheckConstraint("status IN ('pending','accepted','refused','withdrawn')", name="status"),
+    Index("ix_mcn_requests_mcn_status_created", "mcn_id", "status", "created_at"),
+    Index("ix_mcn_requests_creator_created", "creator_id", "created_at"),
+    # One open request per creator, held by the database against two racing requests.
+    Index(
+        "uq_mcn_requests_pending_creator",
+        "creator_id",
+        unique=True,
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
 )
 
 # A creator's credit: each violation lowers it once per order.
@@ -246,6 +271,9 @@ platform_accounts = Table(
     Column("category", String(32), nullable=True),
     # Plays of the most recent videos, newest first.
     Column("recent_plays", JSON(), nullable=False),
+    # C1: the Douyin, Toutiao or Huoshan account it belongs to; only its holder may bind it.
+    Column("owner_platform", String(16), nullable=True),
+    Column("owner_account", String(64), nullable=True),
 )
 
 # Simulated payment rails: what the provider has charged and paid out, by our request id,

@@ -14,6 +14,7 @@ from config import get_settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from services import auth
+from services.usernames import InvalidUsername
 from workflows.messages import Role
 
 MIN_PASSWORD = 8
@@ -48,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         user = auth.sign_up(
             engine, args.username, password, Role(args.role), args.display_name or args.username
         )
-    except auth.UsernameTaken:
-        print(f"the username {args.username!r} is taken", file=sys.stderr)
+    except InvalidUsername as e:
+        print(e, file=sys.stderr)
+        return 1
+    except auth.UsernameTaken as e:
+        print(f"the username {e.username!r} is taken", file=sys.stderr)
         return 1
     finally:
         engine.dispose()

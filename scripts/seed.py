@@ -7,10 +7,15 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from adapters.payments import SimulatedPaymentRails
-from adapters.video_platform import AccountMetrics, SimulatedVideoPlatform
-from services import creators
+from adapters.video_platform import (
+    AccountMetrics,
+    AccountOwner,
+    LoginPlatform,
+    SimulatedVideoPlatform,
+)
+from services import creators, mcn
 from services.auth import set_password
-from services.creators import LoginPlatform, Thresholds
+from services.creators import Thresholds
 from services.users import create_user
 from services.wallets import top_up
 from workflows.messages import Role
@@ -72,14 +77,26 @@ def onboard(
 ) -> None:
     """Take a creator through every onboarding step a real one takes (C1-C7), with an
     eligible account on the simulated platform. Idempotent."""
-    account = f"xg-{creator_id}"
-    platform.set_account(account, metrics.model_copy(update={"category": category}))
-    creators.bind_xigua_account(
-        engine, creator_id, LoginPlatform.DOUYIN, f"dy-{creator_id}", account
-    )
+    account, login = f"xg-{creator_id}", f"dy-{creator_id}"
+    owner = AccountOwner(login_platform=LoginPlatform.DOUYIN, login_account=login)
+    platform.set_account(account, metrics.model_copy(update={"category": category}), owner)
+    creators.bind_xigua_account(engine, platform, creator_id, LoginPlatform.DOUYIN, login, account)
     application = creators.apply_for_task(engine, platform, creator_id, Thresholds())
     assert application.approved, application.unmet
     creators.set_quote(engine, creator_id, quote_fen)
     creators.set_contact(engine, creator_id, "13800138000", f"{creator_id}@example.com")
-    creators.set_mcn(engine, creator_id, mcn_id)
+    join_mcn(engine, creator_id, mcn_id)
     creators.set_accepting(engine, creator_id, accepting)
+
+
+def join_mcn(engine: Engine, creator_id: str, mcn_id: str | None) -> None:
+    """Make the creator a member of `mcn_id` (None: independent) the way real ones become one:
+    the creator asks and the MCN accepts. Idempotent."""
+    current = creators.profile(engine, creator_id).mcn_id
+    if current == mcn_id:
+        return
+    if current is not None:
+        mcn.leave(engine, creator_id)
+    if mcn_id is not None:
+        request = mcn.ask_to_join(engine, creator_id, mcn_id)
+        mcn.answer(engine, mcn_id, request.id, accept=True)

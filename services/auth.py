@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import reading
 from db.schema import api_tokens, users
 from services.creators import ensure_creator
+from services.usernames import canonical, fold
 from workflows.messages import Role
 
 SELF_SERVICE_ROLES = frozenset({Role.CLIENT, Role.CREATOR, Role.MCN})
@@ -47,7 +48,11 @@ def _verify(stored: str, password: str) -> None:
 
 
 class UsernameTaken(Exception):
-    pass
+    """The name, as folded, belongs to someone else (the same name in other case, say)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(username)
+        self.username = username
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,10 @@ def sign_up(
     user_id: str | None = None,
 ) -> User:
     """Create a user that can log in. The API lets only clients, creators and MCNs sign up;
-    reviewer and ops accounts are made by `python -m scripts.admin`."""
+    reviewer and ops accounts are made by `python -m scripts.admin`. The username is stored
+    folded (services/usernames.py): InvalidUsername if it is not allowed, UsernameTaken if it
+    differs from an existing one only in case or width."""
+    username = canonical(username)
     user = User(
         id=user_id or f"u-{uuid.uuid4().hex[:16]}",
         role=role,
@@ -97,6 +105,7 @@ def sign_up(
 
 def set_password(engine: Engine, user_id: str, username: str, password: str) -> None:
     """Give an existing user (a seeded demo user, say) a login."""
+    username = canonical(username)
     password_hash = _hash(password)
     with engine.begin() as conn:
         conn.execute(
@@ -107,8 +116,9 @@ def set_password(engine: Engine, user_id: str, username: str, password: str) -> 
 
 
 def authenticate(engine: Engine, username: str, password: str) -> User | None:
+    # Folded, not checked against the pattern: any spelling of a stored name logs in.
     with reading(engine) as conn:
-        row = conn.execute(select(users).where(users.c.username == username)).first()
+        row = conn.execute(select(users).where(users.c.username == fold(username))).first()
     stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
     try:
         _verify(stored, password)

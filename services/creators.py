@@ -1,4 +1,6 @@
-"""Creators: opening the task (rules C1-C7), the creator square (S1), credit (O9)."""
+"""Creators: opening the task (rules C1-C6), the creator square (S1), credit (O9).
+
+MCN membership (C7) is services/mcn.py."""
 
 from __future__ import annotations
 
@@ -18,12 +20,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
-from adapters.video_platform import AccountNotFound, VideoPlatform
+from adapters.video_platform import AccountNotFound, AccountOwner, LoginPlatform, VideoPlatform
 from db.engine import reading
 from db.schema import creators, credit_events, users
 from db.sql import insert_ignore
-from workflows.messages import Role
 
 STARTING_CREDIT = 100
 # Xingtu takes 25 points for a video taken down before its retention period ends.
@@ -37,12 +39,6 @@ class CreatorError(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
-
-
-class LoginPlatform(StrEnum):
-    DOUYIN = "douyin"
-    TOUTIAO = "toutiao"
-    HUOSHAN = "huoshan"
 
 
 @dataclass(frozen=True)
@@ -98,32 +94,75 @@ def ensure_creator(engine: Engine, creator_id: str) -> None:
 
 def bind_xigua_account(
     engine: Engine,
+    platform: VideoPlatform,
     creator_id: str,
     login_platform: LoginPlatform,
     login_account: str,
     xigua_account_id: str,
 ) -> None:
-    """C1: bind the Xigua account; one creator per Xigua account, one account per creator."""
+    """C1: bind a Xigua account that exists and belongs to the account the creator signed in
+    with; one creator per Xigua account. Until the task is opened on it, the creator may bind
+    another one instead (or unbind it)."""
+    # Asked before the transaction: a platform call must not hold SQLite's write lock.
+    try:
+        owner = platform.account_owner(xigua_account_id)
+    except AccountNotFound as e:
+        raise CreatorError(
+            "InvalidInput",
+            f"there is no Xigua account {xigua_account_id}: check the id on its Xigua profile",
+        ) from e
+    if owner != AccountOwner(login_platform=login_platform, login_account=login_account):
+        raise CreatorError(
+            "Conflict",
+            f"Xigua account {xigua_account_id} does not belong to the {login_platform.value} "
+            f"account {login_account} you signed in with",
+        )
+    ensure_creator(engine, creator_id)
+    try:
+        with engine.begin() as conn:
+            row = _creator(conn, creator_id)
+            if row.task_opened_at is not None and row.xigua_account_id != xigua_account_id:
+                raise CreatorError(
+                    "InvalidState",
+                    f"the task is open on Xigua account {row.xigua_account_id}, "
+                    "which therefore stays bound",
+                )
+            holder = conn.execute(
+                select(creators.c.user_id).where(creators.c.xigua_account_id == xigua_account_id)
+            ).scalar()
+            if holder is not None and holder != creator_id:
+                raise _bound_to_another(xigua_account_id)
+            conn.execute(
+                update(creators)
+                .where(creators.c.user_id == creator_id)
+                .values(
+                    login_platform=login_platform.value,
+                    login_account=login_account,
+                    xigua_account_id=xigua_account_id,
+                )
+            )
+    except IntegrityError as e:  # another creator bound it between our check and our write
+        raise _bound_to_another(xigua_account_id) from e
+
+
+def _bound_to_another(xigua_account_id: str) -> CreatorError:
+    return CreatorError("Conflict", f"Xigua account {xigua_account_id} is bound to another creator")
+
+
+def unbind_xigua_account(engine: Engine, creator_id: str) -> None:
+    """C1: free the bound account (a mistyped one, say) before the task is opened on it."""
     ensure_creator(engine, creator_id)
     with engine.begin() as conn:
-        holder = conn.execute(
-            select(creators.c.user_id).where(creators.c.xigua_account_id == xigua_account_id)
-        ).scalar()
-        if holder is not None and holder != creator_id:
+        row = _creator(conn, creator_id)
+        if row.task_opened_at is not None:
             raise CreatorError(
-                "Conflict", f"Xigua account {xigua_account_id} is bound to another creator"
+                "InvalidState",
+                f"the task is open on Xigua account {row.xigua_account_id}, which stays bound",
             )
-        bound = _creator(conn, creator_id).xigua_account_id
-        if bound is not None and bound != xigua_account_id:
-            raise CreatorError("Conflict", f"you already bound Xigua account {bound}")
         conn.execute(
             update(creators)
             .where(creators.c.user_id == creator_id)
-            .values(
-                login_platform=login_platform.value,
-                login_account=login_account,
-                xigua_account_id=xigua_account_id,
-            )
+            .values(login_platform=None, login_account=None, xigua_account_id=None)
         )
 
 
@@ -155,7 +194,10 @@ def apply_for_task(
     try:
         metrics = platform.account_metrics(account)
     except AccountNotFound as e:
-        raise CreatorError("NotFound", f"Xigua account {account} was not found") from e
+        # Checked at binding; gone since (closed on the platform): bind another one.
+        raise CreatorError(
+            "InvalidState", f"Xigua account {account} no longer exists; bind another one"
+        ) from e
     recent = metrics.recent_plays[: thresholds.recent_videos]
     # Integer average, rounded down: an account just under the bar is under it.
     avg_plays = sum(recent) // len(recent) if recent else 0
@@ -189,16 +231,6 @@ def set_quote(engine: Engine, creator_id: str, quote_fen: int) -> None:
 def set_accepting(engine: Engine, creator_id: str, accepting: bool) -> None:
     """C6: no new orders while off; running orders go on."""
     _update_creator(engine, creator_id, accepting_orders=accepting)
-
-
-def set_mcn(engine: Engine, creator_id: str, mcn_id: str | None) -> None:
-    """C7: independent (None) or a member of one MCN, which then receives the earnings."""
-    if mcn_id is not None:
-        with reading(engine) as conn:
-            role = conn.execute(select(users.c.role).where(users.c.id == mcn_id)).scalar()
-        if role != Role.MCN.value:
-            raise CreatorError("NotFound", f"MCN {mcn_id} not found")
-    _update_creator(engine, creator_id, mcn_id=mcn_id)
 
 
 def set_contact(engine: Engine, user_id: str, phone: str, email: str) -> None:
@@ -253,14 +285,6 @@ def why_not_orderable(engine: Engine, creator_id: str) -> list[str]:
     if row is None:
         return ["does not exist"]
     return _why_not_orderable(row)
-
-
-def mcn_of(engine: Engine, creator_id: str) -> str | None:
-    with reading(engine) as conn:
-        mcn = conn.execute(
-            select(creators.c.mcn_id).where(creators.c.user_id == creator_id)
-        ).scalar()
-    return str(mcn) if mcn is not None else None
 
 
 def profile(engine: Engine, creator_id: str) -> Row[Any]:

@@ -31,13 +31,16 @@ def public(user: User) -> UserPublic:
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def sign_up(body: SignUp, context: ContextDep) -> UserPublic:
-    """Create a client, creator or MCN account (reviewers and ops are made by an admin)."""
+    """Create a client, creator or MCN account (reviewers and ops are made by an admin).
+
+    The username is kept in lower case; one that differs from a taken one only in case is
+    taken too (409)."""
     try:
         user = await run_in_threadpool(
             auth.sign_up, context.engine, body.username, body.password, body.role, body.display_name
         )
     except auth.UsernameTaken as e:
-        raise ApiError(409, f"the username {body.username!r} is taken") from e
+        raise ApiError(409, f"the username {e.username!r} is taken") from e
     return public(user)
 
 
@@ -49,7 +52,8 @@ async def sign_up(body: SignUp, context: ContextDep) -> UserPublic:
         401: {"model": Problem},
         429: {
             "model": Problem,
-            "description": "Too many failed logins for this username or from this address",
+            "description": "Too many failed logins for this username from this address "
+            "(the wait doubles with each), or from this address for any username",
             "headers": {
                 "Retry-After": {
                     "description": "seconds until the next attempt is allowed",
@@ -64,7 +68,9 @@ async def log_in(
 ) -> Token:
     """Exchange username and password (OAuth2 password flow) for a bearer token.
 
-    Repeated failures for one username, or from one address, are refused for a while (429)."""
+    Repeated failures for one username from one address wait longer each time (429 with
+    Retry-After); from another address the same user logs in as usual. Usernames are
+    compared folded: case and full-width forms do not matter."""
     limiter = limits.login_limiter(request.app)
     # Counted before the password is checked, so concurrent guesses cannot overtake the limit.
     attempt = limiter.begin(form.username, limits.client_address(request))

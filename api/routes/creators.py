@@ -1,4 +1,4 @@
-"""Creators: opening the task (C1-C7) and the creator square (S1)."""
+"""Creators: opening the task (C1-C6) and the creator square (S1); MCNs are api/routes/mcn.py."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from adapters.video_platform import LoginPlatform
 from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
 from api.schemas import (
@@ -18,12 +19,11 @@ from api.schemas import (
     CreatorCard,
     CreatorPage,
     CreatorProfile,
-    McnBody,
     Problem,
     QuoteBody,
 )
 from services import creators
-from services.creators import CreatorError, LoginPlatform, SortBy, SquareQuery
+from services.creators import CreatorError, SortBy, SquareQuery
 from workflows.messages import Role
 
 router = APIRouter(tags=["creators"])
@@ -31,11 +31,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 
 STATUS_FOR_KIND = {"Conflict": 409, "InvalidState": 409, "NotFound": 404, "InvalidInput": 422}
 
 
-def _failed(e: CreatorError) -> ApiError:
+def failed(e: CreatorError) -> ApiError:
     return ApiError(STATUS_FOR_KIND.get(e.kind, 409), e.message)
 
 
-def _profile(context: ContextDep, creator_id: str) -> CreatorProfile:
+def profile(context: ContextDep, creator_id: str) -> CreatorProfile:
     row = creators.profile(context.engine, creator_id)
     return CreatorProfile(
         id=row.user_id,
@@ -56,7 +56,8 @@ def _profile(context: ContextDep, creator_id: str) -> CreatorProfile:
     )
 
 
-def _creator(user: CurrentUser, context: ContextDep) -> str:
+def creator_of(user: CurrentUser, context: ContextDep) -> str:
+    """The caller's id, if it is a creator (403 otherwise), with its profile row made."""
     require(user, Role.CREATOR)
     creators.ensure_creator(context.engine, user.id)
     return user.id
@@ -65,36 +66,51 @@ def _creator(user: CurrentUser, context: ContextDep) -> str:
 @router.get("/creators/me", response_model=CreatorProfile, responses=ERRORS)
 def my_profile(user: CurrentUser, context: ContextDep) -> CreatorProfile:
     """The caller's creator profile, and every reason it cannot be ordered yet."""
-    return _profile(context, _creator(user, context))
+    return profile(context, creator_of(user, context))
 
 
 @router.put("/creators/me/xigua-account", response_model=CreatorProfile, responses=ERRORS)
 def bind_account(body: BindAccountBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
-    """Bind the Xigua account, signed in with Douyin, Toutiao or Huoshan; one creator each."""
-    creator_id = _creator(user, context)
+    """Bind a Xigua account of the Douyin, Toutiao or Huoshan account you signed in with.
+
+    It must exist (422) and belong to that account (409), and no other creator may hold it
+    (409). Until the task is opened you may bind another one instead (409 after)."""
+    creator_id = creator_of(user, context)
     try:
         creators.bind_xigua_account(
             context.engine,
+            context.platform,
             creator_id,
             LoginPlatform(body.login_platform),
             body.login_account,
             body.xigua_account_id,
         )
     except CreatorError as e:
-        raise _failed(e) from e
-    return _profile(context, creator_id)
+        raise failed(e) from e
+    return profile(context, creator_id)
+
+
+@router.delete("/creators/me/xigua-account", response_model=CreatorProfile, responses=ERRORS)
+def unbind_account(user: CurrentUser, context: ContextDep) -> CreatorProfile:
+    """Unbind the Xigua account, before the task is opened on it (409 after)."""
+    creator_id = creator_of(user, context)
+    try:
+        creators.unbind_xigua_account(context.engine, creator_id)
+    except CreatorError as e:
+        raise failed(e) from e
+    return profile(context, creator_id)
 
 
 @router.post("/creators/me/task-application", response_model=ApplicationPublic, responses=ERRORS)
 def apply(user: CurrentUser, context: ContextDep) -> ApplicationPublic:
     """Apply to open the task: eligibility is read from Xigua now; a refusal lists why."""
-    creator_id = _creator(user, context)
+    creator_id = creator_of(user, context)
     try:
         result = creators.apply_for_task(
             context.engine, context.platform, creator_id, context.thresholds
         )
     except CreatorError as e:
-        raise _failed(e) from e
+        raise failed(e) from e
     checks = [CheckPublic(**vars(c)) for c in result.checks]
     return ApplicationPublic(
         approved=result.approved, checks=checks, unmet=[c for c in checks if not c.passed]
@@ -104,28 +120,17 @@ def apply(user: CurrentUser, context: ContextDep) -> ApplicationPublic:
 @router.put("/creators/me/quote", response_model=CreatorProfile, responses=ERRORS)
 def set_quote(body: QuoteBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
     """Set the price, in fen, of one customised video that carries an advert."""
-    creator_id = _creator(user, context)
+    creator_id = creator_of(user, context)
     creators.set_quote(context.engine, creator_id, body.quote_fen)
-    return _profile(context, creator_id)
+    return profile(context, creator_id)
 
 
 @router.put("/creators/me/accepting", response_model=CreatorProfile, responses=ERRORS)
 def set_accepting(body: AcceptingBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
     """Switch accepting orders on or off; orders already running go on either way."""
-    creator_id = _creator(user, context)
+    creator_id = creator_of(user, context)
     creators.set_accepting(context.engine, creator_id, body.accepting)
-    return _profile(context, creator_id)
-
-
-@router.put("/creators/me/mcn", response_model=CreatorProfile, responses=ERRORS)
-def set_mcn(body: McnBody, user: CurrentUser, context: ContextDep) -> CreatorProfile:
-    """Join an MCN (which then receives the earnings of new orders) or leave it (null)."""
-    creator_id = _creator(user, context)
-    try:
-        creators.set_mcn(context.engine, creator_id, body.mcn_id)
-    except CreatorError as e:
-        raise _failed(e) from e
-    return _profile(context, creator_id)
+    return profile(context, creator_id)
 
 
 @router.get("/creators", response_model=CreatorPage, responses=ERRORS)
@@ -173,7 +178,7 @@ def creator_card(
     try:
         row = creators.profile(context.engine, creator_id)
     except CreatorError as e:
-        raise _failed(e) from e
+        raise failed(e) from e
     if row.quote_fen is None:
         raise ApiError(404, f"creator {creator_id} not found")
     return _card(row)

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
-from adapters.video_platform import AccountMetrics, VideoNotFound, VideoStats
+from adapters.video_platform import AccountMetrics, AccountOwner, VideoNotFound, VideoStats
 from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
-from api.schemas import AccountMetricsBody, EngagementBody, Problem
+from api.schemas import EngagementBody, Problem, SimulatedAccountBody
 from services.orders import OrderNotFound
 from workflows.messages import Role
 
@@ -23,11 +23,17 @@ PlatformId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 
 @router.put("/accounts/{xigua_account_id}", status_code=204, responses=ERRORS)
 def set_account(
-    xigua_account_id: PlatformId, body: AccountMetricsBody, user: CurrentUser, context: ContextDep
+    xigua_account_id: PlatformId,
+    body: SimulatedAccountBody,
+    user: CurrentUser,
+    context: ContextDep,
 ) -> None:
-    """Set a Xigua account's fans, flags and recent plays (what eligibility is judged on)."""
+    """Create or change a Xigua account: the Douyin, Toutiao or Huoshan account it belongs
+    to, its fans, flags and recent plays (what binding and eligibility are judged on)."""
     require(user, Role.OPS)
-    context.platform.set_account(xigua_account_id, AccountMetrics(**body.model_dump()))
+    owner = AccountOwner(login_platform=body.login_platform, login_account=body.login_account)
+    metrics = AccountMetrics(**body.model_dump(exclude={"login_platform", "login_account"}))
+    context.platform.set_account(xigua_account_id, metrics, owner)
 
 
 @router.post("/videos/{video_id}/engagement", response_model=VideoStats, responses=ERRORS)

@@ -1,18 +1,20 @@
-"""Opening the task, the creator square and credit, over HTTP (rules C1-C7, S1, O9)."""
+"""Opening the task, the creator square and credit, over HTTP (rules C1-C6, S1, O9)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
-from adapters.video_platform import AccountMetrics
+from adapters.video_platform import AccountMetrics, AccountOwner, LoginPlatform
+from db.schema import creators as creators_table
 from scripts.seed import ELIGIBLE
 from services import creators
 from services.auth import set_password
 from services.users import create_user
 from tests.api.conftest import OPS, PASSWORD, Api
-from tests.stack import CLIENT, CREATOR, MCN, MCN_CREATOR, OTHER_CREATOR, PRICE
+from tests.stack import CLIENT, CREATOR, MCN_CREATOR, OTHER_CREATOR, PRICE
 from workflows.messages import Actor, Role
 
 NEW = Actor(id="newcomer", role=Role.CREATOR)
@@ -29,38 +31,135 @@ async def put(api: Api, headers: dict[str, str], path: str, body: Any) -> httpx.
     return await api.http.put(path, json=body, headers=headers)
 
 
+SIGNED_IN = AccountOwner(login_platform=LoginPlatform.DOUYIN, login_account="dy-1")
+
+
 def bind_body(account: str) -> dict[str, str]:
     return {"login_platform": "douyin", "login_account": "dy-1", "xigua_account_id": account}
+
+
+def on_xigua(
+    api: Api, account: str, metrics: AccountMetrics = ELIGIBLE, owner: AccountOwner = SIGNED_IN
+) -> None:
+    """An account as it exists on the platform, by default one of the newcomer's login."""
+    api.stack.platform.set_account(account, metrics, owner)
 
 
 async def test_a_xigua_account_binds_to_one_creator_only(api: Api) -> None:
     # rule C1
     me = await newcomer(api)
+    on_xigua(api, "xg-new")
     response = await put(api, me, "/creators/me/xigua-account", bind_body("xg-new"))
     assert response.status_code == 200
     assert response.json()["xigua_account_id"] == "xg-new"
-    taken = await put(api, me, "/creators/me/xigua-account", bind_body(f"xg-{CREATOR.id}"))
+    # The seeded creator's account, claimed with the seeded creator's own login.
+    taken = await put(
+        api,
+        me,
+        "/creators/me/xigua-account",
+        {**bind_body(f"xg-{CREATOR.id}"), "login_account": f"dy-{CREATOR.id}"},
+    )
     assert taken.status_code == 409
     assert "bound to another creator" in taken.json()["detail"]
-    second = await put(api, me, "/creators/me/xigua-account", bind_body("xg-other"))
-    assert second.status_code == 409
     wrong_platform = await put(
         api, me, "/creators/me/xigua-account", {**bind_body("x"), "login_platform": "weibo"}
     )
     assert wrong_platform.status_code == 422
+    assert (await api.http.get("/creators/me", headers=me)).json()["xigua_account_id"] == "xg-new"
+
+
+async def test_a_mistyped_xigua_account_is_refused_at_binding(api: Api) -> None:
+    # rule C1: refused at once, not found out at the application
+    me = await newcomer(api)
+    on_xigua(api, "xg-real")
+    typo = await put(api, me, "/creators/me/xigua-account", bind_body("xg-raal"))
+    assert typo.status_code == 422
+    assert typo.json()["detail"] == (
+        "there is no Xigua account xg-raal: check the id on its Xigua profile"
+    )
+    profile = (await api.http.get("/creators/me", headers=me)).json()
+    assert profile["xigua_account_id"] is None
+    # Nothing is held: the right id binds at once, and the application goes ahead.
+    assert (
+        await put(api, me, "/creators/me/xigua-account", bind_body("xg-real"))
+    ).status_code == 200
+    applied = await api.http.post("/creators/me/task-application", headers=me)
+    assert applied.status_code == 200
+    assert applied.json()["approved"] is True
+
+
+async def test_a_xigua_account_of_another_login_is_refused(api: Api) -> None:
+    # rule C1
+    me = await newcomer(api)
+    someone_else = AccountOwner(login_platform=LoginPlatform.TOUTIAO, login_account="tt-99")
+    on_xigua(api, "xg-theirs", owner=someone_else)
+    for claimed_as in (
+        bind_body("xg-theirs"),
+        {**bind_body("xg-theirs"), "login_platform": "toutiao"},
+    ):
+        refused = await put(api, me, "/creators/me/xigua-account", claimed_as)
+        assert refused.status_code == 409
+        assert "does not belong to the" in refused.json()["detail"]
+    assert (await api.http.get("/creators/me", headers=me)).json()["xigua_account_id"] is None
+    with api.stack.engine.connect() as conn:
+        holders = conn.execute(
+            select(creators_table.c.user_id).where(creators_table.c.xigua_account_id == "xg-theirs")
+        ).all()
+    assert holders == []
+
+
+async def test_until_the_task_is_opened_a_creator_may_rebind_or_unbind(api: Api) -> None:
+    # rule C1
+    me = await newcomer(api)
+    for account in ("xg-first", "xg-second"):
+        on_xigua(api, account)
+    assert (
+        await put(api, me, "/creators/me/xigua-account", bind_body("xg-first"))
+    ).status_code == 200
+    rebound = await put(api, me, "/creators/me/xigua-account", bind_body("xg-second"))
+    assert rebound.status_code == 200, rebound.text
+    assert rebound.json()["xigua_account_id"] == "xg-second"
+    # The first one is free again: another creator of the same login may take it.
+    other = await newcomer(api, Actor(id="newcomer-2", role=Role.CREATOR))
+    assert (
+        await put(api, other, "/creators/me/xigua-account", bind_body("xg-first"))
+    ).status_code == 200
+
+    unbound = await api.http.delete("/creators/me/xigua-account", headers=me)
+    assert unbound.status_code == 200
+    assert unbound.json()["xigua_account_id"] is None
+    refused = await api.http.post("/creators/me/task-application", headers=me)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "bind a Xigua account before applying"
+
+    # Once the task is open, the account is the one the creator was judged on: it stays.
+    assert (
+        await put(api, me, "/creators/me/xigua-account", bind_body("xg-second"))
+    ).status_code == 200
+    assert (await api.http.post("/creators/me/task-application", headers=me)).json()["approved"]
+    on_xigua(api, "xg-third")
+    for response in (
+        await put(api, me, "/creators/me/xigua-account", bind_body("xg-third")),
+        await api.http.delete("/creators/me/xigua-account", headers=me),
+    ):
+        assert response.status_code == 409
+        assert "the task is open on Xigua account xg-second" in response.json()["detail"]
+    again = await put(api, me, "/creators/me/xigua-account", bind_body("xg-second"))
+    assert again.status_code == 200  # binding the same account again changes nothing
 
 
 async def test_an_ineligible_application_lists_every_unmet_condition(api: Api) -> None:
     # rule C2
     me = await newcomer(api)
-    await put(api, me, "/creators/me/xigua-account", bind_body("xg-small"))
-    api.stack.platform.set_account(
+    on_xigua(
+        api,
         "xg-small",
         AccountMetrics(
             fans_toutiao=3_000, fans_xigua=2_000, unhealthy=True, original=False,
             recent_plays=[900] * 25,
         ),
     )  # fmt: skip
+    await put(api, me, "/creators/me/xigua-account", bind_body("xg-small"))
     refused = (await api.http.post("/creators/me/task-application", headers=me)).json()
     assert refused["approved"] is False
     assert [(c["condition"], c["measured"], c["threshold"]) for c in refused["unmet"]] == [
@@ -72,7 +171,7 @@ async def test_an_ineligible_application_lists_every_unmet_condition(api: Api) -
     assert (await api.http.get("/creators/me", headers=me)).json()["task_opened"] is False
 
     # Read at the moment of applying: the account grew, the next application passes.
-    api.stack.platform.set_account("xg-small", ELIGIBLE)
+    on_xigua(api, "xg-small")
     approved = (await api.http.post("/creators/me/task-application", headers=me)).json()
     assert approved["approved"] is True
     assert approved["unmet"] == []
@@ -87,10 +186,11 @@ async def test_only_the_20_latest_videos_count_and_the_thresholds_are_configurat
     metrics = ELIGIBLE.model_copy(update={"recent_plays": [1_000] * 20 + [0] * 30})
     checks = creators.judge(83_000, False, True, 1_000, creators.Thresholds())
     assert all(c.passed for c in checks)
-    api.stack.platform.set_account("xg-strict", metrics)
+    tt = AccountOwner(login_platform=LoginPlatform.TOUTIAO, login_account="tt")
+    on_xigua(api, "xg-strict", metrics, owner=tt)
     create_user(api.stack.engine, "strict", Role.CREATOR, "strict")
     creators.bind_xigua_account(
-        api.stack.engine, "strict", creators.LoginPlatform.TOUTIAO, "tt", "xg-strict"
+        api.stack.engine, api.stack.platform, "strict", LoginPlatform.TOUTIAO, "tt", "xg-strict"
     )
     stricter = creators.Thresholds(min_avg_plays=1_001)
     result = creators.apply_for_task(api.stack.engine, api.stack.platform, "strict", stricter)
@@ -108,7 +208,7 @@ async def test_a_creator_becomes_orderable_only_with_every_step_done(api: Api) -
         return str(response.json()["detail"])
 
     assert "has not opened" in await refusal()
-    api.stack.platform.set_account("xg-fresh", ELIGIBLE)
+    on_xigua(api, "xg-fresh")
     await put(api, me, "/creators/me/xigua-account", bind_body("xg-fresh"))
     await api.http.post("/creators/me/task-application", headers=me)
     for bad in (0, -5, 1.5, "100"):
@@ -149,20 +249,6 @@ async def test_switching_accepting_off_hides_the_creator_but_running_orders_go_o
     assert refused.status_code == 409
     going_on = await api.act(CREATOR, order["id"], "script", {"text": "still working"})
     assert going_on.json()["status"] == "script_in_review"
-
-
-async def test_a_creator_joins_an_existing_mcn_only(api: Api) -> None:
-    # rule C7
-    headers = api.auth(CREATOR)
-    assert (
-        await put(api, headers, "/creators/me/mcn", {"mcn_id": "no-such-mcn"})
-    ).status_code == 404
-    joined = await put(api, headers, "/creators/me/mcn", {"mcn_id": MCN.id})
-    assert joined.json()["mcn_id"] == MCN.id
-    card = (await api.http.get(f"/creators/{CREATOR.id}", headers=api.auth(CLIENT))).json()
-    assert card["in_mcn"] is True
-    left = await put(api, headers, "/creators/me/mcn", {"mcn_id": None})
-    assert left.json()["mcn_id"] is None
 
 
 async def test_the_square_filters_sorts_and_pages_orderable_creators(api: Api) -> None:
