@@ -214,6 +214,19 @@ def held_in_escrow(engine: Engine) -> dict[str, int]:
     return {row.id.removeprefix(ESCROW_PREFIX): int(row.balance) for row in rows}
 
 
+def refunded_unrecorded(engine: Engine) -> list[str]:
+    """Orders refunded whose row still shows a status that is not final: a settlement of a
+    stopped order that refunded and then failed before recording it."""
+    finished = [status.value for status in FINAL_STATUSES]
+    with reading(engine) as conn:
+        rows = conn.execute(
+            select(orders.c.id)
+            .select_from(orders.join(transfers, transfers.c.order_id == orders.c.id))
+            .where(transfers.c.kind == "refund", orders.c.status.not_in(finished))
+        ).all()
+    return [row.id for row in rows]
+
+
 def refund_frozen(engine: Engine, order_id: str) -> TransferResult | None:
     """The order's freeze reversed under the order's refund key: the very transfer the
     order's own refund makes, so whichever comes second moves nothing. None if nothing was

@@ -60,6 +60,18 @@ class OrderFinished(OrderError):
         super().__init__("InvalidState", f"order {order_id} is over: it is {status}")
 
 
+class OrderStopped(OrderError):
+    """The order's workflow ended without ending the order (terminated in the Web UI,
+    failed): nothing can act on it until ops settle it (services/stranded.py)."""
+
+    def __init__(self, order_id: str, status: OrderStatus) -> None:
+        super().__init__(
+            "InvalidState",
+            f"order {order_id} takes no more actions: it was stopped by operations while "
+            f"{status}, and operations settle its money",
+        )
+
+
 @dataclass(frozen=True)
 class PlaceOrder:
     client_id: str
@@ -229,7 +241,7 @@ class OrderService:
             status = OrderStatus(row["status"])
             if status.is_final:
                 raise OrderFinished(order_id, status) from e
-            raise
+            raise OrderStopped(order_id, status) from e
 
 
 def _rpc_error(order_id: str, e: RPCError) -> Exception:
