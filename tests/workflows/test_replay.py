@@ -27,6 +27,8 @@ def test_a_history_of_every_path_is_checked_in() -> None:
         "order_accepted",
         "order_auto_accepted_after_republish",
         "order_auto_cancelled",
+        "order_cancel_refused",
+        "order_cancel_requested",
         "order_declined",
         "order_refused",
         "order_rejected_loops",
