@@ -184,6 +184,8 @@ class OrderWorkflow:
             try:
                 await workflow.wait_condition(over)
             except asyncio.CancelledError:
+                if workflow.cancellation_reason() is None:
+                    raise  # no request: the worker is evicting the workflow from its cache
                 if (current := asyncio.current_task()) is not None:
                     current.uncancel()  # handled: the next wait must not fail again
                 if len(tasks) == 1:

@@ -81,7 +81,9 @@ async def test_a_cancel_request_before_acceptance_refunds_in_full_as_an_ops_acti
     assert_refunded_once(stack, order_id)
     reason = "cancellation requested in Temporal: the client called support"
     assert_cancelled_by_ops(stack, order_id, reason)
-    assert orders.order_row(stack.engine, order_id)["status"] == "cancelled"  # type: ignore[index]
+    row = orders.order_row(stack.engine, order_id)
+    assert row is not None
+    assert row["status"] == "cancelled"
     assert (await stack.view(order_id)).status is S.CANCELLED
 
 
