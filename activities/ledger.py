@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from db import ledger
 from db.ledger import Leg
-from workflows.messages import OrderTerms
+from workflows.messages import ESCROW_ALREADY_SETTLED, OrderTerms
 
 INSUFFICIENT_FUNDS = "InsufficientFunds"
 
@@ -22,6 +22,19 @@ class LedgerActivities:
         try:
             ledger.transfer(self._engine, key, kind, legs, order_id=terms.order_id)
         except ledger.InsufficientFunds as e:
+            settled = (
+                ledger.settled_as(self._engine, terms.order_id)
+                if e.account == ledger.escrow_account(terms.order_id)
+                else None
+            )
+            if settled is not None:
+                raise ApplicationError(
+                    f"nothing to {kind}: the escrow of order {terms.order_id} was already "
+                    f"{'refunded to the client' if settled == 'refund' else 'released'}",
+                    settled,
+                    type=ESCROW_ALREADY_SETTLED,
+                    non_retryable=True,
+                ) from e
             raise ApplicationError(str(e), type=INSUFFICIENT_FUNDS, non_retryable=True) from e
         except ledger.LedgerError as e:
             # A malformed or conflicting transfer is a bug: retrying cannot fix it.
@@ -32,7 +45,7 @@ class LedgerActivities:
         """Price plus service fee from the client's wallet into the order's escrow (O1)."""
         escrow = ledger.escrow_account(terms.order_id)
         self._transfer(
-            f"order:{terms.order_id}:freeze",
+            ledger.order_key(terms.order_id, "freeze"),
             "freeze",
             terms,
             [
@@ -46,7 +59,7 @@ class LedgerActivities:
         """The whole escrow back to the client (O2)."""
         escrow = ledger.escrow_account(terms.order_id)
         self._transfer(
-            f"order:{terms.order_id}:refund",
+            ledger.order_key(terms.order_id, "refund"),
             "refund",
             terms,
             [
@@ -69,4 +82,4 @@ class LedgerActivities:
         ]
         if terms.fee_fen:
             legs.append(Leg(ledger.PLATFORM_FEES, terms.fee_fen))
-        self._transfer(f"order:{terms.order_id}:release", "release", terms, legs)
+        self._transfer(ledger.order_key(terms.order_id, "release"), "release", terms, legs)

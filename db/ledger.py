@@ -41,6 +41,15 @@ def escrow_account(order_id: str) -> str:
     return f"escrow:{order_id}"
 
 
+ESCROW_PREFIX = escrow_account("")
+
+
+def order_key(order_id: str, kind: str) -> str:
+    """The key of an order's escrow transfer of one kind (freeze, refund, release): each
+    happens at most once per order, whoever asks for it."""
+    return f"order:{order_id}:{kind}"
+
+
 class LedgerError(Exception):
     pass
 
@@ -177,6 +186,56 @@ def balances(engine: Engine, account_ids: Iterable[str]) -> dict[str, int]:
         rows = conn.execute(select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(ids)))
         found = {row.id: int(row.balance) for row in rows}
     return {account_id: found.get(account_id, 0) for account_id in ids}
+
+
+def legs_of(engine: Engine, key: str) -> list[Leg] | None:
+    with reading(engine) as conn:
+        found = _existing(conn, key)
+    return found[1] if found else None
+
+
+def settled_as(engine: Engine, order_id: str) -> str | None:
+    """Which settlement took the order's escrow ("refund" or "release"), if one did."""
+    for kind in ("refund", "release"):
+        if legs_of(engine, order_key(order_id, kind)) is not None:
+            return kind
+    return None
+
+
+def held_in_escrow(engine: Engine) -> dict[str, int]:
+    """Every order whose escrow holds money, with the amount: running orders, and any
+    whose workflow stopped before settling."""
+    with reading(engine) as conn:
+        rows = conn.execute(
+            select(accounts.c.id, accounts.c.balance).where(
+                accounts.c.kind == "escrow", accounts.c.balance > 0
+            )
+        ).all()
+    return {row.id.removeprefix(ESCROW_PREFIX): int(row.balance) for row in rows}
+
+
+def refunded_unrecorded(engine: Engine) -> list[str]:
+    """Orders refunded whose row still shows a status that is not final: a settlement of a
+    stopped order that refunded and then failed before recording it."""
+    finished = [status.value for status in FINAL_STATUSES]
+    with reading(engine) as conn:
+        rows = conn.execute(
+            select(orders.c.id)
+            .select_from(orders.join(transfers, transfers.c.order_id == orders.c.id))
+            .where(transfers.c.kind == "refund", orders.c.status.not_in(finished))
+        ).all()
+    return [row.id for row in rows]
+
+
+def refund_frozen(engine: Engine, order_id: str) -> TransferResult | None:
+    """The order's freeze reversed under the order's refund key: the very transfer the
+    order's own refund makes, so whichever comes second moves nothing. None if nothing was
+    frozen. Raises InsufficientFunds if the escrow was released meanwhile."""
+    frozen = legs_of(engine, order_key(order_id, "freeze"))
+    if frozen is None:
+        return None
+    legs = [Leg(leg.account, -leg.amount) for leg in frozen]
+    return transfer(engine, order_key(order_id, "refund"), "refund", legs, order_id=order_id)
 
 
 def transfer_count(engine: Engine, order_id: str, kind: str | None = None) -> int:

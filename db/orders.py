@@ -7,7 +7,7 @@ never rolls an order row back to an older state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Engine, Row, and_, bindparam, or_, select,
 from db.engine import reading
 from db.schema import notifications, order_timeline, orders
 from db.sql import insert_ignore
-from workflows.messages import ProjectionWrite, Role
+from workflows.messages import Brief, OrderTerms, ProjectionWrite, Role
 
 
 def _row_values(write: ProjectionWrite) -> dict[str, Any]:
@@ -141,6 +141,21 @@ def order_row(engine: Engine, order_id: str) -> dict[str, Any] | None:
     with reading(engine) as conn:
         row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
     return dict(row._mapping) if row else None
+
+
+def terms_of(row: Mapping[str, Any]) -> OrderTerms:
+    """An order's terms as its row recorded them (all but the creator's Xigua account)."""
+    return OrderTerms(
+        order_id=row["id"],
+        client_id=row["client_id"],
+        creator_id=row["creator_id"],
+        mcn_id=row["mcn_id"],
+        price_fen=row["price_fen"],
+        fee_fen=row["fee_fen"],
+        brief=Brief.model_validate(row["brief"]),
+        skip_script=row["skip_script"],
+        retention_days=row["retention_days"],
+    )
 
 
 def notifications_for(engine: Engine, order_id: str) -> list[dict[str, Any]]:

@@ -2,18 +2,26 @@
 
 python -m scripts.admin create-user --role ops --username alice --password-file pw.txt
 python -m scripts.admin create-user --role reviewer --username bob --password-file - <pw
+python -m scripts.admin stranded-orders            # orders whose workflow stopped unsettled
+python -m scripts.admin stranded-orders --settle   # refund each in full, once
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
+from typing import TextIO
 
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from bootstrap import connect_temporal
 from config import get_settings
 from db.engine import make_engine
 from db.migrate import upgrade
-from services import auth
+from services import auth, stranded
 from services.usernames import InvalidUsername
 from workflows.messages import Role
 
@@ -21,7 +29,11 @@ MIN_PASSWORD = 8
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.admin", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.admin",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-user", help="create an account of any role")
     create.add_argument(
@@ -32,7 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument(
         "--password-file", required=True, help="file holding the password, or - for stdin"
     )
+    strand = commands.add_parser(
+        "stranded-orders",
+        help="list orders whose workflow stopped (terminated, failed, ...) with money unsettled",
+    )
+    strand.add_argument(
+        "--settle", action="store_true", help="refund each in full and record it cancelled by ops"
+    )
     args = parser.parse_args(argv)
+    if args.command == "stranded-orders":
+        return asyncio.run(_stranded_orders(args.settle))
 
     if args.password_file == "-":
         password = sys.stdin.readline().rstrip("\n")
@@ -59,6 +80,35 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
     print(f"created {user.role} {user.username} with id {user.id}")
     return 0
+
+
+async def _stranded_orders(settle: bool) -> int:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        await stranded_orders(await connect_temporal(settings), engine, settle, sys.stdout)
+    finally:
+        engine.dispose()
+    return 0
+
+
+async def stranded_orders(client: Client, engine: Engine, settle: bool, out: TextIO) -> int:
+    """List (and with `settle`, settle) the stranded orders; the fen refunded."""
+    found = await stranded.find_stranded(client, engine)
+    refunded = 0
+    for order in found:
+        line = (
+            f"order {order.order_id}: workflow {order.workflow}, "
+            f"status {order.status or 'not recorded'}, {order.escrow_fen} fen in escrow"
+        )
+        if settle:
+            moved = await stranded.settle(client, engine, order)
+            refunded += moved
+            line += f"; refunded {moved} fen, recorded cancelled"
+        print(line, file=out)
+    summary = f"{len(found)} stranded order(s)"
+    print(f"{summary}, {refunded} fen refunded" if settle else summary, file=out)
+    return refunded
 
 
 if __name__ == "__main__":

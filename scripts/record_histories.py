@@ -1,6 +1,7 @@
 """Record one history of every order path into tests/histories/, for the replay test.
 
-    python -m scripts.record_histories
+    python -m scripts.record_histories                    # every path
+    python -m scripts.record_histories cancel_requested   # only the paths named
 
 Run it when a deliberate, patched change of OrderWorkflow should be captured as a new
 baseline (keep the old files: old histories must keep replaying). See docs/WORKFLOW_CHANGES.md.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -110,6 +112,18 @@ async def refused(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None
     del stack, env, order_id  # placed with a quote above the client's balance; nothing else
 
 
+async def cancel_requested(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    await stack.handle(order_id).cancel(reason="pressed in the Web UI")
+
+
+async def cancel_refused(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.to_published(order_id)
+    await stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
+    await stack.handle(order_id).cancel()
+    await env.sleep(31 * DAY)
+
+
 PATHS: dict[str, Path_] = {
     "accepted": accepted,
     "auto_accepted_after_republish": auto_accepted,
@@ -119,11 +133,15 @@ PATHS: dict[str, Path_] = {
     "rejected_loops": rejected_loops,
     "retention_violation": retention_violation,
     "refused": refused,
+    "cancel_requested": cancel_requested,
+    "cancel_refused": cancel_refused,
 }
 
 
-async def record(client: Client, env: WorkflowEnvironment, workdir: Path) -> None:
+async def record(client: Client, env: WorkflowEnvironment, workdir: Path, only: set[str]) -> None:
     for name, drive in PATHS.items():
+        if only and name not in only:
+            continue
         url = f"sqlite:///{workdir / name}.db"
         upgrade(url)
         async with running_stack(client, make_engine(url)) as stack:
@@ -134,7 +152,8 @@ async def record(client: Client, env: WorkflowEnvironment, workdir: Path) -> Non
                 await stack.place(order_id=order_id)
             await drive(stack, env, order_id)
             await save(stack.handle(order_id), f"order_{name}")
-    await record_withdrawal(client, workdir)
+    if not only or only & {"withdrawal"}:
+        await record_withdrawal(client, workdir)
 
 
 async def record_withdrawal(client: Client, workdir: Path) -> None:
@@ -167,7 +186,10 @@ async def save(handle: WorkflowHandle[Any, Any], name: str) -> None:
     print(f"{name}: {len(history.events)} events")
 
 
-async def main() -> None:
+async def main(only: set[str]) -> None:
+    unknown = only - {*PATHS, "withdrawal"}
+    if unknown:
+        raise SystemExit(f"no such path: {', '.join(sorted(unknown))}")
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter, test_server_existing_path=temporal_test_server()
     )
@@ -175,10 +197,10 @@ async def main() -> None:
         await register_search_attributes(env.client)
         HISTORIES.mkdir(exist_ok=True)
         with tempfile.TemporaryDirectory() as workdir:
-            await record(env.client, env, Path(workdir))
+            await record(env.client, env, Path(workdir), only)
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(set(sys.argv[1:])))

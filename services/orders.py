@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from temporalio.client import (
     Client,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -26,7 +27,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db.engine import reading
-from db.orders import order_row
+from db.orders import order_row, terms_of
 from db.schema import creators
 from services.creators import why_not_orderable
 from workflows.messages import (
@@ -73,6 +74,18 @@ class OrderPending(Exception):
     def __init__(self, order_id: str) -> None:
         super().__init__(f"order {order_id}: no answer from the order service in time")
         self.order_id = order_id
+
+
+class OrderStopped(OrderError):
+    """The order's workflow ended without ending the order (terminated in the Web UI,
+    failed): nothing can act on it until ops settle it (services/stranded.py)."""
+
+    def __init__(self, order_id: str, status: OrderStatus) -> None:
+        super().__init__(
+            "InvalidState",
+            f"order {order_id} takes no more actions: it was stopped by operations while "
+            f"{status}, and operations settle its money",
+        )
 
 
 @dataclass(frozen=True)
@@ -220,13 +233,37 @@ class OrderService:
         update_id = f"{request.actor.id}:{action}:{request.request_id}"
         return await self._update(handle, action.value, request, update_id, request.actor)
 
-    async def view(self, order_id: str) -> OrderView:
+    async def view(self, order_id: str, recorded: OrderStatus | None = None) -> OrderView:
+        """The workflow's view of the order. `recorded` is the status in the order's row,
+        when the caller has read it: final there but not in the workflow, the order was
+        settled by ops after its workflow stopped, and the row has the last word."""
         try:
-            return await self._handle(order_id).query(
+            view = await self._handle(order_id).query(
                 OrderWorkflow.view, rpc_timeout=self._rpc_timeout
             )
+        except WorkflowQueryFailedError as e:
+            # A workflow that cannot answer (its code fails on its history): what was recorded.
+            return await self._recorded_view(order_id, e)
         except RPCError as e:
-            raise _rpc_error(order_id, e) from e
+            if e.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # Gone from Temporal (its history past the namespace's retention, or lost in a
+            # restore) while its row remains.
+            return await self._recorded_view(order_id, e)
+        if recorded is not None and recorded.is_final and not view.status.is_final:
+            return view.model_copy(update={"status": recorded, "next": []})
+        return view
+
+    async def _recorded_view(self, order_id: str, error: Exception) -> OrderView:
+        row = await asyncio.to_thread(order_row, self._engine, order_id)
+        if row is None:
+            raise OrderNotFound(order_id) from error
+        return OrderView(
+            terms=terms_of(row),
+            status=OrderStatus(row["status"]),
+            next=[],
+            placed_at=row["created_at"],
+        )
 
     async def video_removed(self, order_id: str, video_id: str, reason: str) -> None:
         """What the video platform's webhook reports: the order's video went down (O9, O10)."""
@@ -290,7 +327,7 @@ class OrderService:
             status = OrderStatus(row["status"])
             if status.is_final:
                 raise OrderFinished(order_id, status) from e
-            raise
+            raise OrderStopped(order_id, status) from e
 
 
 def _rpc_error(order_id: str, e: RPCError) -> Exception:

@@ -88,6 +88,18 @@ class Action(StrEnum):
     VIDEO_REMOVED = "video_removed"
     RETENTION_VIOLATED = "retention_violated"
     RETENTION_ENDED = "retention_ended"
+    # Done by ops outside the API: a cancellation requested in Temporal (the Web UI's button,
+    # `temporal workflow cancel`), or the settlement of an order whose workflow was stopped.
+    OPS_CANCEL = "ops_cancel"
+    CANCEL_REFUSED = "cancel_refused"
+    # A settlement found the escrow already settled the other way (a workflow reset to a
+    # point before an ops settlement): the money stays where it went.
+    ESCROW_ALREADY_SETTLED = "escrow_already_settled"
+
+
+# A refund or release found the escrow already settled the other way: the ledger activities'
+# error type, which the workflow turns into a recorded outcome.
+ESCROW_ALREADY_SETTLED = "EscrowAlreadySettled"
 
 
 class Actor(Model):
@@ -96,6 +108,10 @@ class Actor(Model):
 
 
 SYSTEM = Actor(id="system", role=Role.SYSTEM)
+# Ops acting in Temporal itself: the workflow is not told who pressed the button.
+OPS_IN_TEMPORAL = Actor(id="ops-temporal", role=Role.OPS)
+# Ops settling stopped orders with `python -m scripts.admin stranded-orders --settle`.
+OPS_ADMIN = Actor(id="ops-admin", role=Role.OPS)
 
 
 class Timings(Model):

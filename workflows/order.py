@@ -13,6 +13,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
+        ESCROW_ALREADY_SETTLED,
+        OPS_IN_TEMPORAL,
         SYSTEM,
         Action,
         ActionInput,
@@ -104,6 +106,9 @@ PERSISTENT = RetryPolicy(
     ],
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Orders started with this patch answer a cancellation request in Temporal as an ops
+# cancellation (docs/WORKFLOW_CHANGES.md).
+CANCEL_REQUESTS_PATCH = "cancel-request-as-ops-action"
 
 # Patches (docs/WORKFLOW_CHANGES.md). A republish links the video, as a submission does, and
 # leaves it awaiting its post-publication review (O10).
@@ -150,6 +155,18 @@ class OrderWorkflow:
 
     @workflow.run
     async def run(self, input: OrderInput) -> OrderResult:
+        if workflow.patched(CANCEL_REQUESTS_PATCH):
+            await self._shielded_from_cancel_requests()
+        else:
+            # Orders started before: a cancellation request still stops them where they
+            # wait, and `scripts.admin stranded-orders` settles them (docs/OPERATIONS.md).
+            await self._lifecycle()
+            await workflow.wait_condition(workflow.all_handlers_finished)
+        return OrderResult(
+            order_id=self._terms.order_id, status=self._status, violation=self._violation
+        )
+
+    async def _lifecycle(self) -> None:
         async with self._lock:
             await self._place()
         if self._status is S.AWAITING_ACCEPTANCE:
@@ -160,10 +177,56 @@ class OrderWorkflow:
         )
         while self._status in (S.PUBLISHED, S.IN_RETENTION):
             await self._watch_video()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return OrderResult(
-            order_id=self._terms.order_id, status=self._status, violation=self._violation
-        )
+
+    async def _shielded_from_cancel_requests(self) -> None:
+        """Run the lifecycle where a cancellation request cannot reach it, and answer each
+        request as an ops action. Temporal delivers a cancellation request (the Web UI's
+        "Request Cancellation") as CancelledError to run's own task only: raised inside
+        the lifecycle it would abandon whatever step it interrupted, a freeze or a release
+        half-awaited, the lock held. Here it interrupts only this wait, and the answer takes
+        the lock like any action, after the step that holds it."""
+        tasks = [asyncio.create_task(self._lifecycle())]
+
+        def over() -> bool:
+            if any(t.done() and not t.cancelled() and t.exception() for t in tasks):
+                return True  # failed: raised below, as when run awaited the lifecycle itself
+            # The handlers too: a request arriving while the last one finishes is answered.
+            return all(t.done() for t in tasks) and workflow.all_handlers_finished()
+
+        while not over():
+            try:
+                await workflow.wait_condition(over)
+            except asyncio.CancelledError:
+                if workflow.cancellation_reason() is None:
+                    raise  # no request: the worker is evicting the workflow from its cache
+                if (current := asyncio.current_task()) is not None:
+                    current.uncancel()  # handled: the next wait must not fail again
+                if len(tasks) == 1:
+                    tasks.append(asyncio.create_task(self._answer_cancel_request()))
+        for task in tasks:
+            await task
+
+    async def _answer_cancel_request(self) -> None:
+        """Ops asked Temporal to cancel the order. Before the delivery is accepted it is
+        cancelled with a full refund (P2); after, nothing moves: the refusal is recorded
+        and the order runs on to completion."""
+        reason = "cancellation requested in Temporal"
+        if detail := workflow.cancellation_reason():
+            reason = f"{reason}: {detail}"
+        await workflow.wait_condition(lambda: self._placement_recorded)
+        async with self._lock:
+            if self._status.is_final:
+                return  # ended meanwhile (cancelled by a party, refused): nothing left to do
+            if self._status is S.IN_RETENTION:
+                await self._move(
+                    self._status,
+                    Action.CANCEL_REFUSED,
+                    OPS_IN_TEMPORAL,
+                    f"{reason}; refused: the delivery was accepted and the creator paid",
+                    [Notification(recipient="ops", kind="cancel_refused", body=reason)],
+                )
+            else:
+                await self._cancel(OPS_IN_TEMPORAL, Action.OPS_CANCEL, reason)
 
     async def _place(self) -> None:
         """Freeze price and fee in escrow, or refuse the order and freeze nothing (O1)."""
@@ -596,7 +659,7 @@ class OrderWorkflow:
             reason,
             [Notification(recipient=who, kind="cancelled", body=reason) for who in self._parties()],
         )
-        await self._activity("refund_escrow", self._terms)
+        await self._settle("refund_escrow")
 
     async def _link(self, video_id: str) -> None:
         """Only a video on the creator's own account and linked to no other order (O5, O10)."""
@@ -633,7 +696,29 @@ class OrderWorkflow:
                 )
             ],
         )
-        await self._activity("release_escrow", self._terms)
+        await self._settle("release_escrow")
+
+    async def _settle(self, activity: str) -> None:
+        """Refund or release the escrow. If it was already settled the other way (ops
+        refunded a stopped order, then someone reset its workflow to a point before), the
+        money stays where it went and the order ends as that settlement says."""
+        try:
+            await self._activity(activity, self._terms)
+        except ActivityError as e:
+            cause = e.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == ESCROW_ALREADY_SETTLED):
+                raise
+            refunded = cause.details == ("refund",)
+            await self._move(
+                S.CANCELLED if refunded else S.COMPLETED,
+                Action.ESCROW_ALREADY_SETTLED,
+                SYSTEM,
+                cause.message,
+                [
+                    Notification(recipient=who, kind="escrow_already_settled", body=cause.message)
+                    for who in (*self._parties(), "ops")
+                ],
+            )
 
     async def _record_removal(self, reason: str) -> None:
         """Before acceptance a removal is no violation: the creator may republish (O10)."""

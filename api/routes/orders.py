@@ -169,8 +169,9 @@ async def get_order(
     order_id: OrderId, user: CurrentUser, context: ContextDep, orders: OrdersDep
 ) -> OrderPublic:
     """One order: its state, who must act next and by when, and what the caller may do now."""
-    await run_in_threadpool(_visible_order, context, user, order_id)
-    return OrderPublic.from_view(await orders.view(order_id), user.role)
+    row = await run_in_threadpool(_visible_order, context, user, order_id)
+    view = await orders.view(order_id, recorded=OrderStatus(row.status))
+    return OrderPublic.from_view(view, user.role)
 
 
 @router.get(

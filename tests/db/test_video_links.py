@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.exceptions import ApplicationError
 
 from activities.video import VideoActivities
-from adapters.video_platform import AccountMetrics, VideoStats
+from adapters.video_platform import AccountMetrics, AccountOwner, VideoStats
 from db import video_links
 from db.schema import video_links as video_links_table
 from workflows.messages import LinkVideoRequest
@@ -47,6 +47,9 @@ def test_of_orders_claiming_one_video_at_once_one_wins(engine: Engine) -> None:
 
 class AnythingGoesPlatform:
     """A platform that links any video to any order: the rule must hold without its help."""
+
+    def account_owner(self, xigua_account_id: str) -> AccountOwner:
+        raise NotImplementedError
 
     def account_metrics(self, xigua_account_id: str) -> AccountMetrics:
         raise NotImplementedError

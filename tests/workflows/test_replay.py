@@ -28,6 +28,8 @@ def test_a_history_of_every_path_is_checked_in() -> None:
         "order_auto_accepted_after_republish",
         "order_republication_rejected",
         "order_auto_cancelled",
+        "order_cancel_refused",
+        "order_cancel_requested",
         "order_declined",
         "order_refused",
         "order_rejected_loops",

@@ -1,0 +1,156 @@
+"""Orders stranded by a workflow that stopped without settling them, and their one settlement.
+
+A workflow terminated (the Web UI's Terminate), failed, timed out, cancelled before it
+answered cancellation requests, or missing from Temporal (a restore, see docs/OPERATIONS.md)
+leaves its order's money in escrow and its row at the status it stopped in. Ops list such
+orders and settle each one: a full refund under the order's own refund key, so that the
+workflow's refund (after a reset) or a second settlement moves nothing, recorded in the
+timeline as an ops cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from db import ledger
+from db.orders import order_row, record_transition, terms_of
+from services.orders import workflow_id
+from workflows.messages import (
+    OPS_ADMIN,
+    Action,
+    Actor,
+    Notification,
+    OrderInput,
+    OrderStatus,
+    OrderTerms,
+    ProjectionWrite,
+    Transition,
+)
+
+MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class StrandedOrder:
+    order_id: str
+    # How its workflow ended: "terminated", "failed", "timed_out", "canceled", "completed"
+    # or "missing" (no workflow of that id in Temporal).
+    workflow: str
+    escrow_fen: int
+    # As its row records it; None when the workflow stopped before writing the row.
+    status: OrderStatus | None
+
+
+async def find_stranded(
+    client: Client, engine: Engine, concurrency: int = 16
+) -> list[StrandedOrder]:
+    """Every order with money in escrow, or refunded but not recorded as ended, whose
+    workflow is not running. One describe call per such order: visibility lists lag, and
+    only a running workflow settles its own escrow."""
+    held = await asyncio.to_thread(ledger.held_in_escrow, engine)
+    for order_id in await asyncio.to_thread(ledger.refunded_unrecorded, engine):
+        held.setdefault(order_id, 0)
+    calls = asyncio.Semaphore(concurrency)
+
+    async def check(order_id: str, amount: int) -> StrandedOrder | None:
+        async with calls:
+            ended = await workflow_end(client, order_id)
+        if ended is None:
+            return None
+        row = await asyncio.to_thread(order_row, engine, order_id)
+        status = OrderStatus(row["status"]) if row else None
+        return StrandedOrder(order_id, ended, amount, status)
+
+    found = await asyncio.gather(*(check(o, amount) for o, amount in sorted(held.items())))
+    return [order for order in found if order is not None]
+
+
+async def workflow_end(client: Client, order_id: str) -> str | None:
+    """How the order's latest workflow run ended, or None while it runs."""
+    request = DescribeWorkflowExecutionRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id(order_id))
+    )
+    try:
+        # The raw call: the SDK's describe also decodes search attributes, which the
+        # time-skipping test server sends in a form it cannot read.
+        described = await client.workflow_service.describe_workflow_execution(request)
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return MISSING
+        raise
+    status = WorkflowExecutionStatus(described.workflow_execution_info.status)
+    return None if status is WorkflowExecutionStatus.RUNNING else status.name.lower()
+
+
+async def settle(
+    client: Client, engine: Engine, order: StrandedOrder, by: Actor = OPS_ADMIN
+) -> int:
+    """Refund the order in full and record it cancelled by ops; the fen moved, 0 if the
+    refund had already been made (the record is then completed)."""
+    # Asked again: a workflow reset since the listing runs and settles its own escrow.
+    if await workflow_end(client, order.order_id) is None:
+        return 0
+    terms = await _terms(client, engine, order.order_id)
+    return await asyncio.to_thread(_refund_and_record, engine, order, terms, by)
+
+
+async def _terms(client: Client, engine: Engine, order_id: str) -> OrderTerms | None:
+    row = await asyncio.to_thread(order_row, engine, order_id)
+    if row is not None:
+        return terms_of(row)
+    # Stopped before its first transition was written: the terms are in the workflow's input.
+    try:
+        history = await client.get_workflow_handle(workflow_id(order_id)).fetch_history()
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    started = history.events[0].workflow_execution_started_event_attributes
+    [order_input] = await client.data_converter.decode(started.input.payloads, [OrderInput])
+    assert isinstance(order_input, OrderInput)
+    return order_input.terms
+
+
+def _refund_and_record(
+    engine: Engine, order: StrandedOrder, terms: OrderTerms | None, by: Actor
+) -> int:
+    # Money first: if recording fails, the next run finds the order by its refund.
+    try:
+        refund = ledger.refund_frozen(engine, order.order_id)
+    except ledger.InsufficientFunds:
+        return 0  # released meanwhile, by a run of the workflow after a reset: not stranded
+    row = order_row(engine, order.order_id)
+    if terms is not None and (row is None or not OrderStatus(row["status"]).is_final):
+        status = OrderStatus(row["status"]) if row else OrderStatus.PLACING
+        ended = order.workflow.replace("_", " ")
+        reason = f"settled by ops: its workflow ended ({ended}) while it was {status}; full refund"
+        now = datetime.now(UTC)
+        write = ProjectionWrite(
+            transition=Transition(
+                order_id=order.order_id,
+                seq=row["last_seq"] + 1 if row else 1,
+                at=now,
+                actor=by,
+                action=Action.OPS_CANCEL,
+                from_status=status,
+                to_status=OrderStatus.CANCELLED,
+                reason=reason,
+            ),
+            terms=terms,
+            placed_at=row["created_at"] if row else now,
+            next=[],
+            notifications=[
+                Notification(recipient=who, kind="cancelled", body=reason)
+                for who in (terms.client_id, terms.creator_id)
+            ],
+        )
+        record_transition(engine, write)
+    return order.escrow_fen if refund is not None and refund.created else 0

@@ -1,0 +1,109 @@
+"""Orders whose workflow was terminated (the Web UI's Terminate) keep their money in escrow
+until ops settle them, once, with `python -m scripts.admin stranded-orders --settle`."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from activities.ledger import LedgerActivities
+from db import ledger, orders
+from scripts.admin import stranded_orders
+from services import stranded
+from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, eventually, running_stack
+from tests.workflows.test_order_actions import order_at
+from tests.workflows.test_order_cancel_requests import Gate, assert_refunded_once
+from workflows.messages import OrderStatus, OrderTerms
+
+S = OrderStatus
+
+
+async def run_command(stack: Stack, settle: bool) -> tuple[int, str]:
+    out = io.StringIO()
+    refunded = await stranded_orders(stack.client, stack.engine, settle, out)
+    return refunded, out.getvalue()
+
+
+async def test_a_terminated_order_is_refunded_once_by_the_stranded_orders_command(
+    stack: Stack,
+) -> None:
+    # rules P2 A2 A3 A4
+    order_id = await order_at(stack, S.VIDEO_IN_REVIEW)
+    running = await order_at(stack, S.SCRIPT_PENDING)
+    await stack.handle(order_id).terminate("pressed Terminate in the Web UI")
+    total = PRICE + stack.fee
+
+    refunded, listing = await run_command(stack, settle=False)
+    assert refunded == 0
+    assert listing.splitlines() == [
+        f"order {order_id}: workflow terminated, status video_in_review, {total} fen in escrow",
+        "1 stranded order(s)",
+    ]
+    assert running not in listing  # its workflow runs and settles its own escrow
+    assert stack.balances(order_id)[ledger.escrow_account(order_id)] == total
+
+    refunded, report = await run_command(stack, settle=True)
+    assert refunded == total
+    assert f"refunded {total} fen" in report
+    money = stack.balances(order_id)
+    assert money[ledger.escrow_account(order_id)] == 0
+    assert money[ledger.client_account(CLIENT.id)] == CLIENT_FUNDS - total  # the running one
+    assert ledger.transfer_count(stack.engine, order_id, "refund") == 1
+    entry = orders.timeline(stack.engine, order_id)[-1]
+    assert (entry.action, entry.actor_role, entry.from_status, entry.to_status) == (
+        "ops_cancel",
+        "ops",
+        "video_in_review",
+        "cancelled",
+    )
+    assert "terminated" in (entry.reason or "")
+    told = {n["recipient"] for n in orders.notifications_for(stack.engine, order_id)}
+    assert {CLIENT.id, CREATOR.id} <= told
+    row = orders.order_row(stack.engine, order_id)
+    assert row is not None
+    assert row["status"] == "cancelled"
+
+    # The second run finds nothing and moves nothing.
+    before = stack.balances(order_id)
+    assert await run_command(stack, settle=True) == (0, "0 stranded order(s), 0 fen refunded\n")
+    assert stack.balances(order_id) == before
+    assert ledger.transfer_count(stack.engine, order_id, "refund") == 1
+
+
+async def test_an_order_terminated_while_its_freeze_ran_is_refunded_and_recorded(
+    time_skipping_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    # rules P2 A3 A4
+    # The freeze commits after the workflow is gone: money in escrow, no order row.
+    gate = Gate()
+    freeze = gate.hold(LedgerActivities(sqlite_engine).freeze, "freeze_escrow", OrderTerms)
+    async with running_stack(
+        time_skipping_env.client, sqlite_engine, replace_activities={"freeze_escrow": freeze}
+    ) as stack:
+        placing = asyncio.create_task(stack.place())
+        await gate.reached()
+        order_id = stack.placed[-1]
+        await stack.handle(order_id).terminate("stuck while placing")
+        gate.opened.set()
+        await asyncio.gather(placing, return_exceptions=True)
+
+        # The worker runs the freeze to its end; the server then refuses its result.
+        async def frozen() -> bool:
+            return ledger.transfer_count(sqlite_engine, order_id, "freeze") == 1
+
+        await eventually(frozen, "the freeze commits")
+        assert orders.order_row(sqlite_engine, order_id) is None
+
+        [found] = await stranded.find_stranded(stack.client, sqlite_engine)
+        assert (found.order_id, found.workflow, found.status) == (order_id, "terminated", None)
+        assert await stranded.settle(stack.client, sqlite_engine, found) == PRICE + stack.fee
+        assert_refunded_once(stack, order_id)
+        row = orders.order_row(sqlite_engine, order_id)
+        assert row is not None
+        assert (row["status"], row["client_id"]) == ("cancelled", CLIENT.id)
+        entry = orders.timeline(sqlite_engine, order_id)[-1]
+        assert (entry.action, entry.from_status) == ("ops_cancel", "placing")
+        assert await stranded.find_stranded(stack.client, sqlite_engine) == []
