@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, select, update
 
 from db.engine import reading
 from db.schema import platform_accounts, platform_videos
 from db.sql import insert_ignore
+from workflows.bounds import MAX_COUNT
 
 
 class AccountNotFound(Exception):
@@ -169,11 +170,15 @@ class SimulatedVideoPlatform:
         completion_rate: float | None = None,
     ) -> VideoStats:
         v = platform_videos.c
+        # A running count stops at MAX_COUNT: what the API took must not overflow a later sum.
         values: dict[str, object] = {
-            "plays": v.plays + plays,
-            "likes": v.likes + likes,
-            "comments": v.comments + comments,
-            "shares": v.shares + shares,
+            name: case((column + added > MAX_COUNT, MAX_COUNT), else_=column + added)
+            for name, column, added in (
+                ("plays", v.plays, plays),
+                ("likes", v.likes, likes),
+                ("comments", v.comments, comments),
+                ("shares", v.shares, shares),
+            )
         }
         if completion_rate is not None:
             values["completion_rate"] = completion_rate

@@ -14,6 +14,7 @@ from api.errors import ApiError
 from api.schemas import ContactBody, Problem, SignUp, Token, UserPublic
 from services import auth, creators
 from services.auth import User
+from workflows.bounds import no_control
 
 router = APIRouter(tags=["identity"])
 
@@ -65,6 +66,10 @@ async def log_in(
     """Exchange username and password (OAuth2 password flow) for a bearer token.
 
     Repeated failures for one username, or from one address, are refused for a while (429)."""
+    try:
+        no_control(form.username)  # no username has one, and PostgreSQL refuses a NUL
+    except ValueError as e:
+        raise ApiError(422, f"username: {e}") from e
     limiter = limits.login_limiter(request.app)
     # Counted before the password is checked, so concurrent guesses cannot overtake the limit.
     attempt = limiter.begin(form.username, limits.client_address(request))
