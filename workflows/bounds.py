@@ -13,7 +13,8 @@ plays, fans on two platforms, a page position) stay inside it too:
   money worth nine million full wallets would have to pass through it;
 - a count (fans, plays, likes, comments, shares): 0 to 10^12; the simulator's running counts
   stop there too;
-- an amount to compare with (the square's budget filter): 0 to 10^12 fen.
+- an amount to compare with (the square's budget filter): 0 to 10^12 fen;
+- a row id handed back (a statement's cursor): 1 to 2^31 - 1, as INTEGER holds on PostgreSQL.
 
 Text. Control characters (Unicode category Cc) and unpaired surrogates (Cs, which cannot even
 be stored: PostgreSQL refuses NUL, UTF-8 refuses a lone surrogate) are refused everywhere.
@@ -36,6 +37,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from workflows.messages import Product, Reason, Text
 
 INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
 MAX_PAYMENT_FEN = 100_000_000
 MAX_BALANCE_FEN = 10**12
 MAX_COUNT = 10**12
@@ -92,8 +94,9 @@ def _unix_newlines(value: object) -> object:
 Fen = Annotated[int, Field(ge=0, le=MAX_BALANCE_FEN)]
 PaymentFen = Annotated[int, Field(gt=0, le=MAX_PAYMENT_FEN, strict=True)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
-# A row id the API hands out and takes back (a statement's cursor): whatever int64 holds.
-RowId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+# A row id the API hands out and takes back (a statement's cursor). Serial ids are INTEGER
+# columns, int4 on PostgreSQL, which refuses to compare one with a larger parameter.
+RowId = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 # --- text ---
 
