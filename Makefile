@@ -23,8 +23,9 @@ bytecode: install
 	$(BIN)/python -m compileall -q $(SOURCES)
 
 ## The whole system: Temporal dev server + Web UI, migrations, demo data, worker.
+## The API's metrics on a local port of their own, unless XIGUA_API_METRICS_ADDRESS says else.
 run: bytecode
-	$(BIN)/python -m scripts.run
+	XIGUA_API_METRICS_ADDRESS=$${XIGUA_API_METRICS_ADDRESS-127.0.0.1:9465} $(BIN)/python -m scripts.run
 
 ## One order through its whole life on the running system, with short durations.
 demo: install

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     # host:port where the worker serves the Temporal SDK's Prometheus metrics; off if empty.
     worker_metrics_address: str = ""
+    # host:port where `python -m api` serves the API's request metrics; off if empty. Never
+    # the API's own port: the metrics are for Prometheus, not for the API's public.
+    api_metrics_address: str = Field(default="", pattern=r"^(|.+:[0-9]{1,5})$")
 
     # The platform's service fee, in basis points of the price, paid by the client on top.
     service_fee_bps: int = Field(default=500, ge=0, le=10_000)

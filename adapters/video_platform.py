@@ -12,11 +12,12 @@ from enum import StrEnum
 from typing import Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, case, or_, select, update
 
 from db.engine import reading
 from db.schema import platform_accounts, platform_videos
 from db.sql import insert_ignore
+from workflows.bounds import MAX_COUNT
 
 
 class AccountNotFound(Exception):
@@ -232,11 +233,15 @@ class SimulatedVideoPlatform:
         completion_rate: float | None = None,
     ) -> VideoStats:
         v = platform_videos.c
+        # A running count stops at MAX_COUNT: what the API took must not overflow a later sum.
         values: dict[str, object] = {
-            "plays": v.plays + plays,
-            "likes": v.likes + likes,
-            "comments": v.comments + comments,
-            "shares": v.shares + shares,
+            name: case((column + added > MAX_COUNT, MAX_COUNT), else_=column + added)
+            for name, column, added in (
+                ("plays", v.plays, plays),
+                ("likes", v.likes, likes),
+                ("comments", v.comments, comments),
+                ("shares", v.shares, shares),
+            )
         }
         if completion_rate is not None:
             values["completion_rate"] = completion_rate

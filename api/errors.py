@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -65,6 +70,25 @@ class Unavailable(ApiError):
         )
 
 
+class FieldErrors(JSONResponse):
+    """A 422's list of field errors. Each quotes the input it refused, which can be what JSON
+    may carry but an answer cannot: a lone surrogate ("\\ud800", not encodable as UTF-8), or
+    NaN and Infinity, which Python's JSON parser takes and strict JSON has no word for."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(_finite(content), separators=(",", ":"), allow_nan=False).encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def from_order_error(error: OrderError) -> ApiError:
     return ApiError(STATUS_FOR_KIND.get(error.kind, 409), error.message)
 
@@ -97,6 +121,10 @@ def install(app: FastAPI) -> None:
         if exc.order_id is not None:
             body["order_id"] = exc.order_id
         return JSONResponse(body, status_code=exc.status_code, headers={**headers, **exc.headers})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return FieldErrors({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

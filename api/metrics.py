@@ -1,17 +1,16 @@
-"""Prometheus request metrics, labelled by route template (not raw path, to bound cardinality)."""
+"""Prometheus request metrics, labelled by route template (not raw path, to bound cardinality).
+
+Served on a port of their own (`XIGUA_API_METRICS_ADDRESS`), as the worker serves the SDK's,
+never on the API's public port: they tell anyone who can read them the traffic of every route.
+"""
 
 from __future__ import annotations
 
 import time
+from wsgiref.simple_server import WSGIServer
 
-from fastapi import FastAPI, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_wsgi_server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -57,7 +56,14 @@ def install(app: FastAPI) -> None:
         "xigua_api_request_seconds", "HTTP request latency", ["method", "route"], registry=registry
     )
     app.add_middleware(RequestMetrics, requests=requests, latency=latency)
+    app.state.metrics_registry = registry
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+def serve(app: FastAPI, address: str) -> WSGIServer:
+    """Serve the app's metrics at http://<address>/metrics (host:port; port 0 picks a free
+    one), from a daemon thread of this process."""
+    host, _, port = address.rpartition(":")
+    server, _thread = start_wsgi_server(
+        int(port), host.strip("[]"), registry=app.state.metrics_registry
+    )
+    return server

@@ -10,16 +10,25 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from adapters.video_platform import LoginPlatform
 from services import usernames
+from workflows.bounds import (
+    Category,
+    Count,
+    DisplayName,
+    Explanation,
+    PaymentFen,
+    ProductName,
+    Prose,
+    no_control,
+)
 from workflows.messages import (
     Action,
+    Id,
     NextStep,
     OrderStatus,
     OrderView,
     Publication,
-    Reason,
     Role,
     Script,
-    Text,
     Video,
 )
 
@@ -30,7 +39,9 @@ Username = Annotated[
     AfterValidator(usernames.canonical),
     Field(description=f"{usernames.ALLOWED_DESCRIPTION}; stored in lower case"),
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+Password = Annotated[
+    str, StringConstraints(min_length=8, max_length=200), AfterValidator(no_control)
+]
 VideoId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 ]
@@ -47,9 +58,7 @@ class SignUp(Input):
     username: Username
     password: Password
     role: Literal[Role.CLIENT, Role.CREATOR, Role.MCN]
-    display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-    ]
+    display_name: DisplayName
 
 
 class UserPublic(BaseModel):
@@ -69,9 +78,9 @@ class Token(BaseModel):
 
 
 class PlaceOrderRequest(Input):
-    creator_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    product: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    requirements: Text
+    creator_id: Id
+    product: ProductName
+    requirements: Prose
     due_date: date | None = None
     skip_script: bool = False
     retention_days: int = Field(default=30, ge=30, le=3650)
@@ -86,16 +95,16 @@ class PlaceOrderRequest(Input):
 
 
 class ReasonBody(Input):
-    reason: Reason
+    reason: Explanation
 
 
 class ReviewBody(Input):
     approve: bool
-    reason: Reason | None = Field(default=None, description="required when approve is false")
+    reason: Explanation | None = Field(default=None, description="required when approve is false")
 
 
 class ScriptBody(Input):
-    text: Text
+    text: Prose
 
 
 class VideoBody(Input):
@@ -224,12 +233,13 @@ class Health(BaseModel):
 
 # --- creators ---
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9]\d{9}$")]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9][0-9]{9}$")]
 Email = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True, max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$"
     ),
+    AfterValidator(no_control),
 ]
 AccountId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -248,7 +258,7 @@ class BindAccountBody(Input):
 
 
 class QuoteBody(Input):
-    quote_fen: int = Field(gt=0, le=100_000_000, strict=True)
+    quote_fen: PaymentFen
 
 
 class AcceptingBody(Input):
@@ -327,12 +337,12 @@ class CreatorPage(BaseModel):
 
 
 class TopUpBody(Input):
-    amount_fen: int = Field(gt=0, le=100_000_000, strict=True)
+    amount_fen: PaymentFen
 
 
 class WithdrawalBody(Input):
-    amount_fen: int = Field(gt=0, le=100_000_000, strict=True)
-    bank_account: Annotated[str, StringConstraints(pattern=r"^\d{12,30}$")]
+    amount_fen: PaymentFen
+    bank_account: Annotated[str, StringConstraints(pattern=r"^[0-9]{12,30}$")]
 
 
 class PaymentPublic(BaseModel):
@@ -405,20 +415,20 @@ class MarketingData(BaseModel):
 
 
 class EngagementBody(Input):
-    plays: int = Field(default=0, ge=0, le=1_000_000_000)
-    likes: int = Field(default=0, ge=0, le=1_000_000_000)
-    comments: int = Field(default=0, ge=0, le=1_000_000_000)
-    shares: int = Field(default=0, ge=0, le=1_000_000_000)
+    plays: Count = 0
+    likes: Count = 0
+    comments: Count = 0
+    shares: Count = 0
     completion_rate: float | None = Field(default=None, ge=0, le=1)
 
 
 class AccountMetricsBody(Input):
-    fans_toutiao: int = Field(ge=0, le=10_000_000_000)
-    fans_xigua: int = Field(ge=0, le=10_000_000_000)
+    fans_toutiao: Count
+    fans_xigua: Count
     unhealthy: bool = False
     original: bool = True
-    category: Annotated[str, StringConstraints(max_length=32)] | None = None
-    recent_plays: list[Annotated[int, Field(ge=0)]] = Field(max_length=100)
+    category: Category | None = None
+    recent_plays: list[Count] = Field(max_length=100)
 
 
 class SimulatedAccountBody(AccountMetricsBody):

@@ -33,6 +33,7 @@ from services.wallets import start_withdrawal
 from services.withdrawals import withdraw
 from temporal_bins import temporal_test_server
 from tests.stack import CLIENT, CREATOR, REVIEWER, Stack, running_stack
+from workflows.bounds import MAX_PAYMENT_FEN
 from workflows.messages import Action, WithdrawalInput
 
 HISTORIES = Path(__file__).resolve().parents[1] / "tests" / "histories"
@@ -146,7 +147,7 @@ async def record(client: Client, env: WorkflowEnvironment, workdir: Path, only: 
         upgrade(url)
         async with running_stack(client, make_engine(url)) as stack:
             if drive is refused:
-                set_quote(stack.engine, CREATOR.id, 10**9)
+                set_quote(stack.engine, CREATOR.id, MAX_PAYMENT_FEN)  # more than the client has
             order_id = f"history-{name}"
             with contextlib.suppress(OrderError):  # the refused order raises, as intended
                 await stack.place(order_id=order_id)

@@ -130,9 +130,11 @@ def main() -> int:
 def banner(address: str) -> str:
     settings = get_settings()
     api = f"http://{settings.api_host}:{settings.api_port}"
+    metrics = settings.api_metrics_address
+    metrics_line = f"\n  API metrics       http://{metrics}/metrics" if metrics else ""
     return f"""
 xigua-tasks is running.
-  API               {api}   (OpenAPI: {api}/docs)
+  API               {api}   (OpenAPI: {api}/docs){metrics_line}
   Temporal Web UI   http://127.0.0.1:{UI_PORT}   (orders are workflows named order-<id>)
   Temporal server   {address}
   App database      {settings.database_url}

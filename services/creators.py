@@ -26,6 +26,7 @@ from adapters.video_platform import AccountNotFound, AccountOwner, LoginPlatform
 from db.engine import reading
 from db.schema import creators, credit_events, users
 from db.sql import insert_ignore
+from workflows.bounds import MAX_PAYMENT_FEN
 
 STARTING_CREDIT = 100
 # Xingtu takes 25 points for a video taken down before its retention period ends.
@@ -223,8 +224,8 @@ def apply_for_task(
 
 def set_quote(engine: Engine, creator_id: str, quote_fen: int) -> None:
     """C3: the price of one customised video, in fen."""
-    if type(quote_fen) is not int or quote_fen <= 0:
-        raise CreatorError("InvalidInput", "a quote is a positive whole number of fen")
+    if type(quote_fen) is not int or not 0 < quote_fen <= MAX_PAYMENT_FEN:
+        raise CreatorError("InvalidInput", f"a quote is 1 to {MAX_PAYMENT_FEN} whole fen")
     _update_creator(engine, creator_id, quote_fen=quote_fen)
 
 

@@ -20,9 +20,9 @@ from db.engine import reading
 from db.ledger import Leg, TransferResult
 from db.schema import entries, orders, payments, transfers
 from db.sql import insert_ignore
+from workflows.bounds import MAX_BALANCE_FEN, MAX_PAYMENT_FEN
 from workflows.messages import Role
 
-MAX_TOP_UP_FEN = 100_000_000  # 1,000,000 yuan in one top-up
 EXTERNAL_PAYOUTS = "external:payouts"
 
 
@@ -61,9 +61,17 @@ def credit_top_up(
 def top_up(
     engine: Engine, provider: PaymentProvider, client_id: str, amount_fen: int, payment_id: str
 ) -> Row[Any]:
-    """Charge the client and credit the wallet, once per payment id."""
-    if type(amount_fen) is not int or not 0 < amount_fen <= MAX_TOP_UP_FEN:
-        raise WalletError("InvalidInput", f"a top-up is 1 to {MAX_TOP_UP_FEN} fen")
+    """Charge the client and credit the wallet, once per payment id. A wallet holds at most
+    MAX_BALANCE_FEN, so that every sum of balances fits in the database's integers."""
+    if type(amount_fen) is not int or not 0 < amount_fen <= MAX_PAYMENT_FEN:
+        raise WalletError("InvalidInput", f"a top-up is 1 to {MAX_PAYMENT_FEN} fen")
+    held = ledger.balance(engine, ledger.client_account(client_id))
+    # A retried top-up that was already credited is answered, however full the wallet is now.
+    if held + amount_fen > MAX_BALANCE_FEN and payment(engine, payment_id) is None:
+        raise WalletError(
+            "LimitReached",
+            f"a wallet holds at most {MAX_BALANCE_FEN} fen; it holds {held} fen now",
+        )
     row = _start_payment(engine, payment_id, client_id, "top_up", amount_fen, None)
     if row.status != "pending":
         return row

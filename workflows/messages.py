@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Product = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
@@ -126,7 +127,7 @@ class Timings(Model):
 
 
 class Brief(Model):
-    product: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    product: Product
     requirements: Text
     due_date: date | None = None
 

@@ -14,6 +14,7 @@ from api.errors import ApiError
 from api.schemas import ContactBody, Problem, SignUp, Token, UserPublic
 from services import auth, creators
 from services.auth import User
+from workflows.bounds import no_control
 
 router = APIRouter(tags=["identity"])
 
@@ -71,6 +72,10 @@ async def log_in(
     Repeated failures for one username from one address wait longer each time (429 with
     Retry-After); from another address the same user logs in as usual. Usernames are
     compared folded: case and full-width forms do not matter."""
+    try:
+        no_control(form.username)  # no username has one, and PostgreSQL refuses a NUL
+    except ValueError as e:
+        raise ApiError(422, f"username: {e}") from e
     limiter = limits.login_limiter(request.app)
     # Counted before the password is checked, so concurrent guesses cannot overtake the limit.
     attempt = limiter.begin(form.username, limits.client_address(request))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
 from adapters.video_platform import LoginPlatform
+from api import cursors
+from api.cursors import SquarePosition
 from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
 from api.schemas import (
@@ -24,7 +24,8 @@ from api.schemas import (
 )
 from services import creators
 from services.creators import CreatorError, SortBy, SquareQuery
-from workflows.messages import Role
+from workflows.bounds import Category, Count, Fen
+from workflows.messages import Id, Role
 
 router = APIRouter(tags=["creators"])
 ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 409, 422)}
@@ -137,10 +138,10 @@ def set_accepting(body: AcceptingBody, user: CurrentUser, context: ContextDep) -
 def creator_square(
     user: CurrentUser,
     context: ContextDep,
-    max_price_fen: Annotated[int | None, Query(ge=0)] = None,
-    min_fans: Annotated[int | None, Query(ge=0)] = None,
-    min_avg_plays: Annotated[int | None, Query(ge=0)] = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
+    max_price_fen: Annotated[Fen | None, Query()] = None,
+    min_fans: Annotated[Count | None, Query()] = None,
+    min_avg_plays: Annotated[Count | None, Query()] = None,
+    category: Annotated[Category | None, Query()] = None,
     sort: SortBy = SortBy.PRICE,
     descending: bool = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -148,6 +149,9 @@ def creator_square(
 ) -> CreatorPage:
     """The creator square: orderable creators, filtered, sorted, in pages with a stable order."""
     del user  # any signed-in user may browse
+    after = cursors.decode(cursor, SquarePosition) if cursor else None
+    if after is not None and (after.sort, after.descending) != (sort, descending):
+        raise ApiError(422, "invalid cursor: it is of a page in another order; keep sort as it was")
     query = SquareQuery(
         max_price_fen=max_price_fen,
         min_fans=min_fans,
@@ -156,14 +160,21 @@ def creator_square(
         sort=sort,
         descending=descending,
         limit=limit + 1,
-        after=_decode(cursor) if cursor else None,
+        after=(after.value, after.id) if after else None,
     )
     rows = creators.square(context.engine, query)
     page, more = rows[:limit], len(rows) > limit
     last = page[-1] if page else None
     return CreatorPage(
         items=[_card(r) for r in page],
-        next_cursor=_encode(creators.sort_value(last, sort), last.user_id)
+        next_cursor=cursors.encode(
+            SquarePosition(
+                sort=sort,
+                descending=descending,
+                value=creators.sort_value(last, sort),
+                id=last.user_id,
+            )
+        )
         if more and last
         else None,
     )
@@ -171,7 +182,7 @@ def creator_square(
 
 @router.get("/creators/{creator_id}", response_model=CreatorCard, responses=ERRORS)
 def creator_card(
-    creator_id: Annotated[str, Path(max_length=64)], user: CurrentUser, context: ContextDep
+    creator_id: Annotated[Id, Path()], user: CurrentUser, context: ContextDep
 ) -> CreatorCard:
     """One creator's card, as the square shows it."""
     del user
@@ -195,15 +206,3 @@ def _card(row: Any) -> CreatorCard:
         credit_score=row.credit_score,
         in_mcn=row.mcn_id is not None,
     )
-
-
-def _encode(value: int, creator_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{value}|{creator_id}".encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[int, str]:
-    try:
-        value, creator_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return int(value), creator_id
-    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
-        raise ApiError(422, "invalid cursor: pass next_cursor from a previous page") from e

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -14,8 +11,9 @@ from pydantic import BaseModel
 from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
-from api import idempotency
+from api import cursors, idempotency
 from api.access import ROLE_FOR_ACTION, visible_to
+from api.cursors import OrderPosition
 from api.deps import (
     ContextDep,
     CurrentUser,
@@ -49,6 +47,7 @@ from workflows.messages import (
     ActionInput,
     Actor,
     Brief,
+    Id,
     OrderStatus,
     ReasonInput,
     ReviewInput,
@@ -59,7 +58,7 @@ from workflows.messages import (
 
 router = APIRouter(tags=["orders"])
 
-OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+OrderId = Annotated[Id, Path()]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem} for code in (401, 403, 404, 409, 422, 503)
 }
@@ -120,14 +119,14 @@ async def list_orders(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> OrderPage:
     """The caller's orders, newest first, optionally of one status; follow next_cursor."""
-    after = _decode_cursor(cursor) if cursor else None
+    position = cursors.decode(cursor, OrderPosition) if cursor else None
     rows = await run_in_threadpool(
         projection.list_orders,
         context.engine,
         visible_to(user),
         status.value if status else None,
         limit + 1,
-        after,
+        (position.created_at, position.id) if position else None,
     )
     page, more = rows[:limit], len(rows) > limit
     return OrderPage(
@@ -148,20 +147,10 @@ async def list_orders(
             )
             for r in page
         ],
-        next_cursor=_encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+        next_cursor=cursors.encode(OrderPosition(created_at=page[-1].created_at, id=page[-1].id))
+        if more
+        else None,
     )
-
-
-def _encode_cursor(created_at: datetime, order_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{order_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        created_at, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created_at), order_id
-    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
-        raise ApiError(422, "invalid cursor: pass next_cursor from a previous page") from e
 
 
 @router.get("/orders/{order_id}", response_model=OrderPublic, responses=ERRORS)

@@ -14,11 +14,11 @@ from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
 from api.schemas import EngagementBody, Problem, SimulatedAccountBody
 from services.orders import OrderNotFound
-from workflows.messages import Role
+from workflows.messages import Id, Role
 
 router = APIRouter(prefix="/simulator", tags=["video-platform simulator"])
 ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 422, 503)}
-PlatformId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+PlatformId = Annotated[Id, Path()]
 
 
 @router.put("/accounts/{xigua_account_id}", status_code=204, responses=ERRORS)

@@ -28,7 +28,8 @@ from services import wallets
 from services.auth import User
 from services.wallets import WalletError
 from services.withdrawals import withdraw
-from workflows.messages import Role, WithdrawalInput
+from workflows.bounds import RowId
+from workflows.messages import Id, Role, WithdrawalInput
 
 router = APIRouter(tags=["wallet"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -66,7 +67,7 @@ def statement(
     user: CurrentUser,
     context: ContextDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[RowId | None, Query()] = None,
 ) -> StatementPage:
     """Every movement of the caller's money, newest first; follow next_cursor."""
     lines = wallets.statement(context.engine, _account(user), limit + 1, cursor)
@@ -88,9 +89,12 @@ async def top_up(
     )
 
     async def charge() -> tuple[int, Any]:
-        row = await run_in_threadpool(
-            wallets.top_up, context.engine, context.rails, user.id, body.amount_fen, payment_id
-        )
+        try:
+            row = await run_in_threadpool(
+                wallets.top_up, context.engine, context.rails, user.id, body.amount_fen, payment_id
+            )
+        except WalletError as e:
+            return (422 if e.kind == "InvalidInput" else 409), {"detail": e.message}
         if row.status == "failed":
             return 402, {"detail": f"the payment was declined: {row.failure}"}
         return 201, _public(row)
@@ -154,7 +158,7 @@ async def withdrawal(
 
 @router.get("/wallet/payments/{payment_id}", response_model=PaymentPublic, responses=ERRORS)
 def get_payment(
-    payment_id: Annotated[str, Path(max_length=64)], user: CurrentUser, context: ContextDep
+    payment_id: Annotated[Id, Path()], user: CurrentUser, context: ContextDep
 ) -> JSONResponse:
     """One of the caller's top-ups or withdrawals."""
     row = wallets.payment(context.engine, payment_id)

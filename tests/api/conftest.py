@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -66,21 +67,36 @@ def api_settings(stack: Stack) -> Settings:
     return Settings(task_queue=stack.task_queue, database_url="sqlite://", service_fee_bps=500)
 
 
-@pytest.fixture
-async def api(dev_server_env: WorkflowEnvironment, sqlite_engine: Engine) -> AsyncIterator[Api]:
-    async with running_stack(dev_server_env.client, sqlite_engine) as stack:
+@asynccontextmanager
+async def serving(env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[Api]:
+    async with running_stack(env.client, engine) as stack:
         from services.users import create_user
 
-        create_user(sqlite_engine, OPS.id, Role.OPS, "ops")
-        app = create_app(api_settings(stack), engine=sqlite_engine, temporal=dev_server_env.client)
+        create_user(engine, OPS.id, Role.OPS, "ops")
+        app = create_app(api_settings(stack), engine=engine, temporal=env.client)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             tokens = {}
             for actor in EVERYONE:
-                set_password(sqlite_engine, actor.id, actor.id, PASSWORD)
+                set_password(engine, actor.id, actor.id, PASSWORD)
                 response = await http.post(
                     "/auth/token", data={"username": actor.id, "password": PASSWORD}
                 )
                 assert response.status_code == 200, response.text
                 tokens[actor.id] = response.json()["access_token"]
             yield Api(http=http, stack=stack, tokens=tokens)
+
+
+@pytest.fixture
+async def api(dev_server_env: WorkflowEnvironment, sqlite_engine: Engine) -> AsyncIterator[Api]:
+    async with serving(dev_server_env, sqlite_engine) as api:
+        yield api
+
+
+@pytest.fixture
+async def api_on_every_db(
+    dev_server_env: WorkflowEnvironment, engine: Engine
+) -> AsyncIterator[Api]:
+    """The same stack on each app database: SQLite and PostgreSQL."""
+    async with serving(dev_server_env, engine) as api:
+        yield api

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import api
+from tests.api.conftest import api, api_on_every_db
 
-__all__ = ["api"]
+__all__ = ["api", "api_on_every_db"]
