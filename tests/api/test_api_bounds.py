@@ -123,7 +123,8 @@ async def test_account_metrics_out_of_range_are_refused_and_the_application_answ
     # rules A1 C2
     api = api_on_every_db
     url = "/simulator/accounts/xg-creator-1"
-    eligible = {"fans_toutiao": 60_000, "fans_xigua": 0, "recent_plays": [5_000] * 20}
+    owner = {"login_platform": "douyin", "login_account": "dy-creator-1"}  # as seed onboards it
+    eligible = {**owner, "fans_toutiao": 60_000, "fans_xigua": 0, "recent_plays": [5_000] * 20}
     for name, value in (
         ("recent_plays", [2**62] * 20),
         ("recent_plays", [2**63]),
@@ -139,6 +140,7 @@ async def test_account_metrics_out_of_range_are_refused_and_the_application_answ
     # The largest numbers the simulator takes still make an application, and a square, that
     # answer: their sums fit.
     largest = {
+        **owner,
         "fans_toutiao": MAX_COUNT,
         "fans_xigua": MAX_COUNT,
         "recent_plays": [MAX_COUNT] * 100,
@@ -224,7 +226,7 @@ async def test_control_characters_in_names_answer_422(
     assert signed_up.status_code == 422, (what, signed_up.text)
     assert field_of(signed_up) == ["body", "display_name"]
     placed = await api.http.post(
-        "/orders", json={**ORDER, "product": text}, headers=api.auth(CLIENT)
+        "/orders", json={**ORDER, "product": text}, headers=api.keyed(CLIENT)
     )
     assert placed.status_code == 422, (what, placed.text)
     assert field_of(placed) == ["body", "product"]
@@ -242,7 +244,7 @@ async def test_control_characters_in_free_text_answer_422(api_on_every_db: Api) 
         ("PUT", "/me/contact", {"phone": "13800138000", "email": "a\x00@b.cn"}, ["body", "email"]),
     ]
     for method, url, body, field in refused:
-        response = await api.http.request(method, url, json=body, headers=api.auth(CLIENT))
+        response = await api.http.request(method, url, json=body, headers=api.keyed(CLIENT))
         assert response.status_code == 422, (url, body, response.text)
         assert field_of(response) == field, (url, body)
     script = await api.act(CREATOR, order_id, "script", {"text": "Open on\x0bthe bottle"})
