@@ -3,6 +3,7 @@ that runs `BareOrder` (bench/bare.py) with that shape at a given concurrency."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -174,3 +175,14 @@ async def drive(
 
     wall = await run_pool(orders, concurrency, one)
     return BareRun(wall, latencies, ids)
+
+
+async def history_shapes(client: Client, workflow_ids: list[str]) -> list[Shape]:
+    gate = asyncio.Semaphore(10)
+
+    async def one(workflow_id: str) -> Shape:
+        async with gate:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        return shape_of(history.events)
+
+    return list(await asyncio.gather(*(one(w) for w in workflow_ids)))

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from bench import profile
-from bench.orders import PRODUCT, REQUIREMENTS, Party, seed
+from bench.ours import PRODUCT, REQUIREMENTS, Party, seed
 from bench.stack import (
     Sampler,
     Stack,
