@@ -142,6 +142,13 @@ def shape_of(events: Iterable[HistoryEvent]) -> Shape:
     return shape
 
 
+def minimal_plan(updates: int) -> Plan:
+    """The minimal baseline: `updates` updates, the first (the placing) running the one
+    activity; no local activities, no timers, no search attributes. What an order's updates
+    cost on this server with nothing of an order in them."""
+    return Plan(updates=[Step(activities=1), *(Step() for _ in range(updates - 1))])
+
+
 @dataclass
 class BareRun:
     wall_s: float

@@ -1,4 +1,4 @@
-"""`make bench`: whole orders through the HTTP API, against a bare-SDK baseline on the same
+"""`make bench`: whole orders through the HTTP API, against two bare-SDK baselines on the same
 Temporal server. `python -m bench.orders --help` for the options.
 
 What runs: a Temporal dev server (SQLite file, WAL), the worker (`python worker.py`) and the API
@@ -12,14 +12,20 @@ next. An order *counts* when accept-delivery has returned: throughput is complet
 user actions per second. The order's workflow goes on (retention: 30 "days" of
 --retention-day, then `completed`); how long that takes is reported separately.
 
-The baseline is `BareOrder` (bench/bare.py): a workflow with the same number of updates,
-activities, local activities and tail timers as a measured order history, driven by the
-Temporal client with the same number of orders at the same concurrency; no HTTP, no database.
-The two sides run in alternating rounds (--rounds; ours first in odd rounds, the baseline
-first in even ones), each round waiting until its workflows have ended, so that a machine
-whose speed drifts during the run weighs on both alike.
+Two baselines, both driven by the Temporal client with the same number of orders at the same
+concurrency, on the same server and the same worker process (bench/bare.py); no HTTP, no
+database:
+- the same-shape baseline, `bare`: `BareOrder` with the same number of updates, activities,
+  local activities, search-attribute upserts and tail timers as a measured order history;
+- the minimal baseline, `minimal`: `BareOrder` with one update per request of an order (the
+  placing and each action) and one activity, no search attributes, no timers: what the
+  order's conversation costs on this server with nothing of an order in it.
+The sides run in alternating rounds (--rounds; ours, bare, minimal in odd rounds, the other
+way round in even ones), each round waiting until its workflows have ended, so that a machine
+whose speed drifts during the run weighs on all alike.
 
-The last line is `throughput ratio vs bare SDK: R` (ours / baseline)."""
+The last lines are the history events per order of each side, `ratio vs minimal workflow: R`
+and `throughput ratio vs bare SDK: R` (ours / baseline, orders per second)."""
 
 from __future__ import annotations
 
@@ -30,16 +36,17 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from temporalio.client import Client
 
 from bench import baseline, profile
+from bench.bare import Plan
 from bench.bare import describe as describe_plan
 from bench.baseline import history_shapes
 from bench.ours import (
     FEE_BPS,
+    ROUTES,
     BenchError,
     HttpDriver,
     Phase,
@@ -49,8 +56,8 @@ from bench.ours import (
     tail_seconds,
     wait_completed,
 )
-from bench.report import decompose, describe_shapes, report
-from bench.rounds import Contestant, Options, merged, round_order
+from bench.report import decompose, describe_shapes, events_per_order, report
+from bench.rounds import Contestant, Options, alternate
 from bench.stack import (
     Stack,
     free_port,
@@ -142,16 +149,27 @@ async def run(opts: Options, stack: Stack) -> int:
                 # And closed, as the baseline's are: its last workflow task is done too.
                 await wait_results(client, [f"order-{o}" for o in ids])
 
+            # One update per request of an order (the placing and each action), the
+            # placing's with the one activity: on the same worker as the baseline's.
+            minimal_plan = baseline.minimal_plan(len(ROUTES))
+            print(f"minimal workflow plan: {describe_plan(minimal_plan)}", flush=True)
+
             ours_pids = {"temporal": server.pid, "worker": worker.pid, "api": api.pid}
             ours_side = Contestant(
                 "ours", {**ours_pids, "bench": os.getpid()}, driver.phase, ours_done
             )
-            bare_side = Contestant(
-                "bare",
-                {"temporal": server.pid, "bare-worker": bare_worker.pid, "bench": os.getpid()},
-                lambda phase: bare_phase(client, plan, phase),
-                lambda ids: wait_results(client, ids),
-            )
+            bare_pids = {"temporal": server.pid, "bare-worker": bare_worker.pid}
+
+            def on_bare_worker(name: str, bare_plan: Plan) -> Contestant:
+                return Contestant(
+                    name,
+                    {**bare_pids, "bench": os.getpid()},
+                    lambda phase: bare_phase(client, bare_plan, phase),
+                    lambda ids: wait_results(client, ids),
+                )
+
+            bare_side = on_bare_worker("bare", plan)
+            minimal_side = on_bare_worker("minimal", minimal_plan)
 
             ours_solo = bare_solo = None
             if opts.solo:
@@ -161,30 +179,17 @@ async def run(opts: Options, stack: Stack) -> int:
             recorder = profile.Recorder(opts.profile) if opts.profile else None
             if recorder:
                 # Across all rounds: py-spy records busy samples only, and ours is idle
-                # while the baseline runs.
+                # while the baselines run.
                 recorder.start({"api": api.pid, "worker": worker.pid})
-            ours_rounds: list[Phase] = []
-            bare_rounds: list[Phase] = []
             try:
-                for r, ours_first in enumerate(round_order(opts.rounds)):
-                    size = opts.orders // opts.rounds + (r < opts.orders % opts.rounds)
-                    sides = [(ours_side, ours_rounds), (bare_side, bare_rounds)]
-                    for side, done in sides if ours_first else sides[::-1]:
-                        done.append(await side.timed(Phase(side.name, size, opts.concurrency)))
-                    last_ours, last_bare = ours_rounds[-1].throughput, bare_rounds[-1].throughput
-                    print(
-                        f"round {r + 1} ({'ours' if ours_first else 'bare'} first): ours "
-                        f"{last_ours:.2f}, bare {last_bare:.2f} orders/s, "
-                        f"ratio {last_ours / last_bare:.2f}",
-                        flush=True,
-                    )
+                sides = await alternate([ours_side, bare_side, minimal_side], opts)
             finally:
                 recordings = recorder.stop() if recorder else []
-            ours = merged("ours", ours_rounds)
-            bare = merged("bare", bare_rounds)
+            ours, bare, minimal = sides["ours"], sides["bare"], sides["minimal"]
             ours.tail_s = tail_seconds(engine, ours.order_ids)
-            shapes = await history_shapes(client, [f"order-{o}" for o in ours.order_ids])
-            bare_shapes = await history_shapes(client, bare.order_ids)
+            ours.shapes = await history_shapes(client, [f"order-{o}" for o in ours.order_ids])
+            for side in (bare, minimal):
+                side.shapes = await history_shapes(client, side.order_ids)
             lifetime_peak = {"worker": hwm_mb(worker.pid), "api": hwm_mb(api.pid)}
 
         service_phase = None
@@ -212,20 +217,23 @@ async def run(opts: Options, stack: Stack) -> int:
         stack.check_alive()
         engine.dispose()
 
-        report(
-            opts, our_shape, ours, bare, ours_solo, bare_solo, shapes, bare_shapes, lifetime_peak
-        )
+        report(opts, our_shape, ours, bare, minimal, ours_solo, bare_solo, lifetime_peak)
         if service_phase is not None:
             decompose(ours, service_phase, bare)
         for recording in recordings:
             summary = profile.summarize(recording.name, recording.output, ours.wall_s)
             print("\n".join(summary.lines()))
-        ratio = ours.throughput / bare.throughput
-        print(f"throughput ratio vs bare SDK: {ratio:.2f}", flush=True)
+        # The headline figures last, where a run's log ends.
+        print(
+            "history events per order: "
+            + ", ".join(f"{p.name} {events_per_order(p):.1f}" for p in (ours, bare, minimal))
+        )
+        print(f"ratio vs minimal workflow: {ours.throughput / minimal.throughput:.2f}")
+        print(f"throughput ratio vs bare SDK: {ours.throughput / bare.throughput:.2f}", flush=True)
     return 0
 
 
-async def bare_phase(client: Client, plan: Any, phase: Phase) -> Phase:
+async def bare_phase(client: Client, plan: Plan, phase: Phase) -> Phase:
     prefix = f"{phase.name}-{uuid.uuid4().hex[:8]}"
     result = await baseline.drive(
         client, BARE_TASK_QUEUE, plan, phase.orders, phase.concurrency, prefix
@@ -248,7 +256,7 @@ async def wait_results(client: Client, workflow_ids: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description="Orders through the HTTP API vs a bare-SDK baseline (docs/PERFORMANCE.md)."
+        description="Orders through the HTTP API vs bare-SDK baselines (docs/PERFORMANCE.md)."
     )
     parser.add_argument(
         "--orders", type=int, default=200, help="orders of each side, over all rounds"

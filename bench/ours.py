@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from adapters.payments import MAX_SIMULATED_CHARGE_FEN, SimulatedPaymentRails
 from adapters.video_platform import SimulatedVideoPlatform
+from bench.baseline import Shape
 from bench.stack import CpuMeter, run_pool
 from db.schema import order_timeline, orders
 from scripts.seed import DEMO_PASSWORD, DEMO_REVIEWER, onboard, seed_demo
@@ -90,6 +91,8 @@ class Phase:
     peak_rss: dict[str, float] = field(default_factory=dict)
     completion_s: float = float("nan")
     tail_s: list[float] = field(default_factory=list)
+    # Counted from the workflows' histories once they have closed.
+    shapes: list[Shape] = field(default_factory=list)
 
     @property
     def throughput(self) -> float:

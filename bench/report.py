@@ -11,6 +11,10 @@ from bench.rounds import Options
 from bench.stack import ms_summary, percentile
 
 
+def events_per_order(phase: Phase) -> float:
+    return sum(s.events for s in phase.shapes) / len(phase.shapes)
+
+
 def describe_shapes(label: str, shapes: list[Shape]) -> str:
     events = [s.events for s in shapes]
     kib = sum(s.bytes for s in shapes) / len(shapes) / 1024
@@ -77,10 +81,9 @@ def report(
     shape: Shape,
     ours: Phase,
     bare: Phase,
+    minimal: Phase,
     ours_solo: Phase | None,
     bare_solo: Phase | None,
-    shapes: list[Shape],
-    bare_shapes: list[Shape],
     lifetime_peak: dict[str, float],
 ) -> None:
     names = ["start+" + shape.updates[0], *shape.updates[1:]]
@@ -89,18 +92,19 @@ def report(
     print("\n".join(latency_table(ours, bare, ours_solo, bare_solo, names)))
     print()
     print("history per order:")
-    print(" ", describe_shapes("ours", shapes))
-    print(" ", describe_shapes("bare", bare_shapes))
+    for side in (ours, bare, minimal):
+        print(" ", describe_shapes(side.name, side.shapes))
     print()
     print(f"throughput at concurrency {opts.concurrency}, {opts.orders} orders:")
     print(
-        f"  ours {ours.throughput:6.2f} orders/s ({ours.wall_s:.1f} s)   "
-        f"= {ours.throughput * 10:.0f} requests/s"
+        f"  {'ours':<7} {ours.throughput:6.2f} orders/s ({ours.wall_s:.1f} s)   "
+        f"= {ours.throughput * len(ROUTES):.0f} requests/s"
     )
-    print(
-        f"  bare {bare.throughput:6.2f} orders/s ({bare.wall_s:.1f} s)   "
-        f"= {bare.throughput * len(shape.updates):.0f} updates/s"
-    )
+    for side in (bare, minimal):
+        print(
+            f"  {side.name:<7} {side.throughput:6.2f} orders/s ({side.wall_s:.1f} s)   "
+            f"= {side.throughput * len(side.shapes[0].updates):.0f} updates/s"
+        )
     if ours_solo and bare_solo:
         print(
             f"  at concurrency 1: ours {ours_solo.throughput:.2f}, "
@@ -115,16 +119,18 @@ def report(
         f"{percentile(tail, 50):.2f} s, max {max(tail, default=float('nan')):.2f} s "
         f"(retention is {30 * opts.retention_day:.2f} s)"
     )
-    print(
-        f"  bare: all {len(bare.order_ids)} completed {bare.completion_s:.1f} s "
-        "after the last update"
-    )
+    for side in (bare, minimal):
+        print(
+            f"  {side.name}: all {len(side.order_ids)} completed {side.completion_s:.1f} s "
+            "after the last update"
+        )
     print()
     print("CPU and memory while the orders ran:")
     print(" ours:")
     print("\n".join(cpu_lines(ours)))
-    print(" bare:")
-    print("\n".join(cpu_lines(bare)))
+    for side in (bare, minimal):
+        print(f" {side.name}:")
+        print("\n".join(cpu_lines(side)))
     print(
         "  our processes' lifetime peak RSS (VmHWM, logins included): "
         + ", ".join(f"{k} {v:.1f} MB" for k, v in lifetime_peak.items())
@@ -133,6 +139,8 @@ def report(
     ratio = ours.throughput / bare.throughput
     print("targets:")
     print(f"  throughput ratio >= 0.8: {ratio:.2f} ({'met' if ratio >= 0.8 else 'NOT met'})")
+    r_min = ours.throughput / minimal.throughput
+    print(f"  ratio vs minimal >= 0.4: {r_min:.2f} ({'met' if r_min >= 0.4 else 'NOT met'})")
     for label, a, b in (("concurrency 1", ours_solo, bare_solo), ("loaded", ours, bare)):
         if a is None or b is None:
             continue

@@ -68,8 +68,28 @@ def merged(name: str, chunks: list[Phase]) -> Phase:
     return total
 
 
-def round_order(rounds: int) -> list[bool]:
-    """True where ours goes first: ours-bare, bare-ours, ours-bare ... (ABBA), so a machine
-    that slows down or speeds up during the run, and the server's growing SQLite files,
-    weigh on both sides alike."""
-    return [r % 2 == 0 for r in range(rounds)]
+def round_order(sides: list[Contestant], rounds: int) -> list[list[Contestant]]:
+    """The sides in the given order in odd rounds and reversed in even ones (ABBA; with three,
+    ABC CBA): every side's mean position is the same, so a machine that slows down or speeds
+    up during the run, and the server's growing SQLite files, weigh on all sides alike."""
+    return [sides if r % 2 == 0 else sides[::-1] for r in range(rounds)]
+
+
+async def alternate(sides: list[Contestant], opts: Options) -> dict[str, Phase]:
+    """`opts.orders` orders of each side in `opts.rounds` rounds, each side's pooled over them;
+    one line a round, each side's throughput and the first side's ratio to each other's."""
+    done: dict[str, list[Phase]] = {side.name: [] for side in sides}
+    for r, order in enumerate(round_order(sides, opts.rounds)):
+        size = opts.orders // opts.rounds + (r < opts.orders % opts.rounds)
+        for side in order:
+            done[side.name].append(await side.timed(Phase(side.name, size, opts.concurrency)))
+        last = {name: phases[-1].throughput for name, phases in done.items()}
+        ours, *others = sides
+        print(
+            f"round {r + 1} ({', '.join(s.name for s in order)}): "
+            + ", ".join(f"{name} {x:.2f}" for name, x in last.items())
+            + " orders/s, ratio "
+            + ", ".join(f"vs {o.name} {last[ours.name] / last[o.name]:.2f}" for o in others),
+            flush=True,
+        )
+    return {name: merged(name, phases) for name, phases in done.items()}

@@ -11,7 +11,7 @@ import sys
 from config import PROJECT_ROOT
 
 
-def test_bench_drives_orders_through_both_sides_and_reports_the_ratio() -> None:
+def test_bench_drives_orders_through_all_sides_and_reports_both_ratios() -> None:
     argv = [sys.executable, "-m", "bench.orders", "--orders", "4", "--concurrency", "2"]
     argv += ["--solo", "1", "--rounds", "2"]
     run = subprocess.run(
@@ -19,14 +19,22 @@ def test_bench_drives_orders_through_both_sides_and_reports_the_ratio() -> None:
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout
-    # Both sides ran every round, in ABBA order, and finished every order they started.
-    assert re.search(r"^round 1 \(ours first\): ours [\d.]+, bare [\d.]+", out, re.M), out
-    assert re.search(r"^round 2 \(bare first\): ours [\d.]+, bare [\d.]+", out, re.M), out
-    assert re.search(r"ours: all 4 completed", out), out
-    assert re.search(r"bare: all 4 completed", out), out
-    # The same history shape on both sides: 10 updates, 5 activities, 11 local activities.
+    # Every side ran every round, in ABC CBA order, and finished every order it started.
+    sides = r"ours [\d.]+, bare [\d.]+, minimal [\d.]+ orders/s"
+    assert re.search(rf"^round 1 \(ours, bare, minimal\): {sides}", out, re.M), out
+    assert re.search(rf"^round 2 \(minimal, bare, ours\): {sides}", out, re.M), out
+    for side in ("ours", "bare", "minimal"):
+        assert re.search(rf"{side}: all 4 completed", out), out
+    # The same history shape on ours and the same-shape baseline: 10 updates, 5 activities,
+    # 11 local activities; the minimal one has an update per request and one activity.
     shape = "10 updates, 5 activities, 11 local activities"
     assert re.search(rf"^  ours: \d+ events .*: {shape}", out, re.M), out
     assert re.search(rf"^  bare: \d+ events .*: {shape}", out, re.M), out
+    minimal = "10 updates, 1 activities, 0 local activities, 0 timers, 0 search-attribute upserts"
+    assert re.search(rf"^  minimal: \d+ events .*: {minimal}", out, re.M), out
+    # The headline figures of docs/PERFORMANCE.md, the bare SDK's ratio last as before.
+    events = r"ours \d+\.\d, bare \d+\.\d, minimal \d+\.\d"
+    assert re.search(rf"^history events per order: {events}$", out, re.M), out
+    assert re.search(r"^ratio vs minimal workflow: \d+\.\d\d$", out, re.M), out
     assert re.search(r"^throughput ratio vs bare SDK: \d+\.\d\d$", out.rstrip(), re.M), out
     assert out.rstrip().splitlines()[-1].startswith("throughput ratio vs bare SDK: ")
