@@ -3,6 +3,8 @@
 `BareOrder` runs the same number of updates, activities, local activities and tail timers as
 an order's history shows (bench/baseline.py measures them and builds the `Plan`), with no HTTP,
 no database, no pydantic and no validators: what the SDK and the server cost on their own.
+With `baseline.minimal_plan` it is the minimal baseline instead: one update per request of an
+order and one activity, nothing else.
 
 Its worker runs as its own process, like the order worker: `python -m bench.bare --address
 127.0.0.1:7233 --task-queue bare`. Only the SDK and the standard library are imported here,
