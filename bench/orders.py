@@ -82,7 +82,7 @@ async def run(opts: Options, stack: Stack) -> int:
     print("machine:", *machine(), sep="\n  ", flush=True)
     print(
         f"run: {opts.orders} orders at concurrency {opts.concurrency} in {opts.rounds} rounds "
-        f"alternating with the baseline (and {opts.solo} at concurrency 1); retention day "
+        f"alternating with the baselines (and {opts.solo} at concurrency 1); retention day "
         f"{opts.retention_day} s, video check every {opts.video_check_every}; "
         f"Idempotency-Key on: {opts.keys}",
         flush=True,
