@@ -58,7 +58,8 @@ chaos: bytecode
 	$(BIN)/python -m scripts.pytest_exit -m chaos tests/chaos
 
 ## Benchmarks (figures in docs/PERFORMANCE.md); each starts its own throw-away system.
-## Orders through the HTTP API vs a bare-SDK baseline; BENCH_ARGS passes options
+## Orders through the HTTP API vs two bare-SDK baselines (the same shape, a minimal workflow);
+## BENCH_ARGS passes options
 ## (python -m bench.orders --help), e.g. BENCH_ARGS='--orders 400 --concurrency 40'.
 bench: bytecode
 	$(BIN)/python -m bench.orders $(BENCH_ARGS)
