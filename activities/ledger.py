@@ -71,15 +71,5 @@ class LedgerActivities:
     @activity.defn(name="release_escrow")
     def release(self, terms: OrderTerms) -> None:
         """The price to the creator, or to the creator's MCN; the fee to the platform (O8)."""
-        payee = (
-            ledger.mcn_account(terms.mcn_id)
-            if terms.mcn_id
-            else ledger.creator_account(terms.creator_id)
-        )
-        legs = [
-            Leg(ledger.escrow_account(terms.order_id), -terms.total_fen),
-            Leg(payee, terms.price_fen),
-        ]
-        if terms.fee_fen:
-            legs.append(Leg(ledger.PLATFORM_FEES, terms.fee_fen))
-        self._transfer(ledger.order_key(terms.order_id, "release"), "release", terms, legs)
+        key = ledger.order_key(terms.order_id, "release")
+        self._transfer(key, "release", terms, ledger.release_legs(terms))

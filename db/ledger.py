@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import reading
 from db.schema import accounts, entries, orders, payments, transfers
 from db.sql import insert_ignore
-from workflows.messages import FINAL_STATUSES
+from workflows.messages import FINAL_STATUSES, OrderTerms
 
 ACCOUNT_KINDS = frozenset({"client", "creator", "mcn", "escrow", "payout", "platform", "external"})
 PLATFORM_FEES = "platform:fees"
@@ -236,6 +236,24 @@ def refund_frozen(engine: Engine, order_id: str) -> TransferResult | None:
         return None
     legs = [Leg(leg.account, -leg.amount) for leg in frozen]
     return transfer(engine, order_key(order_id, "refund"), "refund", legs, order_id=order_id)
+
+
+def release_legs(terms: OrderTerms) -> list[Leg]:
+    """The order's escrow paid out: the price to the creator, or to the creator's MCN (O8),
+    the fee to the platform."""
+    payee = mcn_account(terms.mcn_id) if terms.mcn_id else creator_account(terms.creator_id)
+    legs = [Leg(escrow_account(terms.order_id), -terms.total_fen), Leg(payee, terms.price_fen)]
+    if terms.fee_fen:
+        legs.append(Leg(PLATFORM_FEES, terms.fee_fen))
+    return legs
+
+
+def release_frozen(engine: Engine, terms: OrderTerms) -> TransferResult:
+    """The escrow released under the order's release key: the very transfer the order's own
+    release makes, so whichever comes second moves nothing. Raises InsufficientFunds if the
+    escrow was refunded meanwhile."""
+    key = order_key(terms.order_id, "release")
+    return transfer(engine, key, "release", release_legs(terms), order_id=terms.order_id)
 
 
 def transfer_count(engine: Engine, order_id: str, kind: str | None = None) -> int:

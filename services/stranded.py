@@ -11,8 +11,10 @@ timeline as an ops cancellation.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.api.common.v1 import WorkflowExecution
@@ -123,34 +125,71 @@ def _refund_and_record(
     engine: Engine, order: StrandedOrder, terms: OrderTerms | None, by: Actor
 ) -> int:
     # Money first: if recording fails, the next run finds the order by its refund.
+    row = order_row(engine, order.order_id)
+    status = OrderStatus(row["status"]) if row else OrderStatus.PLACING
+    ended = order.workflow.replace("_", " ")
+    if status is OrderStatus.IN_RETENTION and terms is not None:
+        # The delivery was accepted: the creator is owed the price (P2 refunds only before).
+        moved = ledger.release_frozen(engine, terms)
+        _record(
+            engine,
+            row,
+            terms,
+            by,
+            status,
+            OrderStatus.COMPLETED,
+            Action.OPS_SETTLE,
+            f"settled by ops: its workflow ended ({ended}) in retention, after the "
+            "delivery was accepted; the escrow released to the payee; retention no "
+            "longer watched",
+        )
+        return order.escrow_fen if moved.created else 0
     try:
         refund = ledger.refund_frozen(engine, order.order_id)
     except ledger.InsufficientFunds:
         return 0  # released meanwhile, by a run of the workflow after a reset: not stranded
-    row = order_row(engine, order.order_id)
-    if terms is not None and (row is None or not OrderStatus(row["status"]).is_final):
-        status = OrderStatus(row["status"]) if row else OrderStatus.PLACING
-        ended = order.workflow.replace("_", " ")
-        reason = f"settled by ops: its workflow ended ({ended}) while it was {status}; full refund"
-        now = datetime.now(UTC)
-        write = ProjectionWrite(
-            transition=Transition(
-                order_id=order.order_id,
-                seq=row["last_seq"] + 1 if row else 1,
-                at=now,
-                actor=by,
-                action=Action.OPS_CANCEL,
-                from_status=status,
-                to_status=OrderStatus.CANCELLED,
-                reason=reason,
-            ),
-            terms=terms,
-            placed_at=row["created_at"] if row else now,
-            next=[],
-            notifications=[
-                Notification(recipient=who, kind="cancelled", body=reason)
-                for who in (terms.client_id, terms.creator_id)
-            ],
+    if terms is not None and not status.is_final:
+        _record(
+            engine,
+            row,
+            terms,
+            by,
+            status,
+            OrderStatus.CANCELLED,
+            Action.OPS_CANCEL,
+            f"settled by ops: its workflow ended ({ended}) while it was {status}; full refund",
         )
-        record_transition(engine, write)
     return order.escrow_fen if refund is not None and refund.created else 0
+
+
+def _record(
+    engine: Engine,
+    row: Mapping[str, Any] | None,
+    terms: OrderTerms,
+    by: Actor,
+    status: OrderStatus,
+    to: OrderStatus,
+    action: Action,
+    reason: str,
+) -> None:
+    now = datetime.now(UTC)
+    write = ProjectionWrite(
+        transition=Transition(
+            order_id=terms.order_id,
+            seq=row["last_seq"] + 1 if row else 1,
+            at=now,
+            actor=by,
+            action=action,
+            from_status=status,
+            to_status=to,
+            reason=reason,
+        ),
+        terms=terms,
+        placed_at=row["created_at"] if row else now,
+        next=[],
+        notifications=[
+            Notification(recipient=who, kind=to.value, body=reason)
+            for who in (terms.client_id, terms.creator_id)
+        ],
+    )
+    record_transition(engine, write)

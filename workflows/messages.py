@@ -92,6 +92,8 @@ class Action(StrEnum):
     # Done by ops outside the API: a cancellation requested in Temporal (the Web UI's button,
     # `temporal workflow cancel`), or the settlement of an order whose workflow was stopped.
     OPS_CANCEL = "ops_cancel"
+    # Ops settled an order whose workflow stopped after its delivery was accepted.
+    OPS_SETTLE = "ops_settle"
     CANCEL_REFUSED = "cancel_refused"
     # A settlement found the escrow already settled the other way (a workflow reset to a
     # point before an ops settlement): the money stays where it went.

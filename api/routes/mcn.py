@@ -12,11 +12,11 @@ from api.schemas import CreatorProfile, JoinMcnBody, McnRequestPublic, Problem
 from services import mcn
 from services.creators import CreatorError
 from services.mcn import JoinRequest, RequestStatus
-from workflows.messages import Role
+from workflows.messages import Id, Role
 
 router = APIRouter(tags=["mcn"])
 ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 409, 422)}
-RequestId = Annotated[str, Path(min_length=1, max_length=64)]
+RequestId = Annotated[Id, Path()]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from api.main import create_app
 from config import Settings
 from db import ledger
 from services.wallets import credit_top_up
-from tests.api.conftest import OPS, Api
+from tests.api.conftest import EVERYONE, OPS, Api
 from tests.stack import CLIENT, CREATOR
 from workflows.bounds import MAX_BALANCE_FEN, MAX_COUNT
 
@@ -307,3 +308,25 @@ def test_every_integer_a_route_takes_has_bounds_in_its_schema() -> None:
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 unbounded += _integers(media["schema"], spec, f"{label} body")
     assert unbounded == []
+
+
+@pytest.mark.parametrize("bad", ["a%00b", "%E2%80%AEab", "x" * 65])
+async def test_a_path_id_with_a_forbidden_character_answers_422_on_every_route(
+    api_on_every_db: Api, bad: str
+) -> None:
+    # rule A1: ids in paths are checked at the boundary, whoever asks (PostgreSQL refuses a
+    # NUL with an error of its own, which must never be the answer)
+    api = api_on_every_db
+    spec = create_app(Settings(database_url="sqlite://")).openapi()
+    routes = [
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        if "{" in path
+        for method in operations
+    ]
+    assert len(routes) > 20
+    for actor in EVERYONE:
+        for method, template in routes:
+            path = re.sub(r"\{[^}]+\}", bad, template)
+            response = await api.http.request(method, path, headers=api.auth(actor))
+            assert response.status_code == 422, (actor.id, method, template, response.text)

@@ -7,6 +7,8 @@ import asyncio
 import io
 
 from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import LedgerActivities
@@ -16,7 +18,7 @@ from services import stranded
 from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, eventually, running_stack
 from tests.workflows.test_order_actions import order_at
 from tests.workflows.test_order_cancel_requests import Gate, assert_refunded_once
-from workflows.messages import OrderStatus, OrderTerms
+from workflows.messages import Action, OrderStatus, OrderTerms
 
 S = OrderStatus
 
@@ -107,3 +109,53 @@ async def test_an_order_terminated_while_its_freeze_ran_is_refunded_and_recorded
         entry = orders.timeline(sqlite_engine, order_id)[-1]
         assert (entry.action, entry.from_status) == ("ops_cancel", "placing")
         assert await stranded.find_stranded(stack.client, sqlite_engine) == []
+
+
+async def test_an_order_terminated_after_its_delivery_was_accepted_is_paid_not_refunded(
+    time_skipping_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    # rules P2 O8 A2 A3 A4
+    # The release never gets through (the ledger refuses it), so the order sits in retention
+    # with its money in escrow when ops press Terminate: the creator is owed the price.
+    @activity.defn(name="release_escrow")
+    def release_failing(terms: OrderTerms) -> None:
+        raise ApplicationError("the ledger is unreachable")
+
+    async with running_stack(
+        time_skipping_env.client,
+        sqlite_engine,
+        replace_activities={"release_escrow": release_failing},
+    ) as stack:
+        order_id = await order_at(stack, S.PUBLISHED)
+        accepting = asyncio.create_task(stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT))
+
+        async def in_retention() -> bool:
+            row = orders.order_row(sqlite_engine, order_id)
+            return row is not None and row["status"] == S.IN_RETENTION.value
+
+        await eventually(in_retention, "the delivery is accepted")
+        await stack.handle(order_id).terminate("pressed Terminate in the Web UI")
+        await asyncio.gather(accepting, return_exceptions=True)
+
+        [found] = await stranded.find_stranded(stack.client, sqlite_engine)
+        assert (found.workflow, found.status) == ("terminated", S.IN_RETENTION)
+        total = PRICE + stack.fee
+        assert await stranded.settle(stack.client, sqlite_engine, found) == total
+        money = stack.balances(order_id)
+        assert money[ledger.escrow_account(order_id)] == 0
+        assert money[ledger.creator_account(CREATOR.id)] == PRICE
+        assert money[ledger.PLATFORM_FEES] == stack.fee
+        assert money[ledger.client_account(CLIENT.id)] == CLIENT_FUNDS - total
+        assert ledger.transfer_count(sqlite_engine, order_id, "refund") == 0
+        assert ledger.transfer_count(sqlite_engine, order_id, "release") == 1
+        entry = orders.timeline(sqlite_engine, order_id)[-1]
+        assert (entry.action, entry.actor_role, entry.from_status, entry.to_status) == (
+            "ops_settle",
+            "ops",
+            "in_retention",
+            "completed",
+        )
+        # Settled: the next run finds nothing and moves nothing.
+        assert await stranded.find_stranded(stack.client, sqlite_engine) == []
+        assert await stranded.settle(stack.client, sqlite_engine, found) == 0
+        assert ledger.transfer_count(sqlite_engine, order_id, "release") == 1
