@@ -5,7 +5,8 @@ answered cancellation requests, or missing from Temporal (a restore, see docs/OP
 leaves its order's money in escrow and its row at the status it stopped in. Ops list such
 orders and settle each one: a full refund under the order's own refund key, so that the
 workflow's refund (after a reset) or a second settlement moves nothing, recorded in the
-timeline as an ops cancellation.
+timeline as an ops cancellation; or, for an order stopped after its delivery was accepted,
+the release it is owed, under the order's own release key (P2 refunds only before).
 """
 
 from __future__ import annotations
