@@ -14,6 +14,7 @@ from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
 from api.schemas import EngagementBody, Problem, SimulatedAccountBody
 from services.orders import OrderNotFound
+from workflows.errors import ErrorKind
 from workflows.messages import Id, Role
 
 router = APIRouter(prefix="/simulator", tags=["video-platform simulator"])
@@ -45,7 +46,7 @@ def add_engagement(
     try:
         return context.platform.add_engagement(video_id, **body.model_dump())
     except VideoNotFound as e:
-        raise ApiError(404, f"video {video_id} not found") from e
+        raise ApiError(ErrorKind.NOT_FOUND, f"video {video_id} not found") from e
 
 
 @router.post("/videos/{video_id}/remove", status_code=204, responses=ERRORS)
@@ -55,7 +56,7 @@ async def remove_video(video_id: PlatformId, user: CurrentUser, context: Context
     try:
         order_id = await run_in_threadpool(context.platform.remove, video_id)
     except VideoNotFound as e:
-        raise ApiError(404, f"video {video_id} not found") from e
+        raise ApiError(ErrorKind.NOT_FOUND, f"video {video_id} not found") from e
     if order_id is not None:
         orders = await context.orders()
         # An order that has already ended has nothing left to watch.
