@@ -76,7 +76,7 @@ def bind_account(body: BindAccountBody, user: CurrentUser, context: ContextDep) 
     try:
         creators.bind_xigua_account(
             context.engine,
-            context.platform,
+            context.adapters.platform,
             creator_id,
             LoginPlatform(body.login_platform),
             body.login_account,
@@ -104,7 +104,7 @@ def apply(user: CurrentUser, context: ContextDep) -> ApplicationPublic:
     creator_id = creator_of(user, context)
     try:
         result = creators.apply_for_task(
-            context.engine, context.platform, creator_id, context.thresholds
+            context.engine, context.adapters.platform, creator_id, context.thresholds
         )
     except CreatorError as e:
         raise from_refusal(e) from e

@@ -440,7 +440,12 @@ def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Contac
     other = row.creator_id if client_side else row.client_id
     try:
         number = contacts.virtual_number(
-            context.engine, context.numbers, order_id, OrderStatus(row.status), user.id, other
+            context.engine,
+            context.adapters.numbers,
+            order_id,
+            OrderStatus(row.status),
+            user.id,
+            other,
         )
     except contacts.NoContactYet as e:
         raise ApiError(ErrorKind.INVALID_STATE, str(e)) from e

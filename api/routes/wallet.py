@@ -92,7 +92,12 @@ async def top_up(
     async def charge() -> tuple[int, Any]:
         try:
             row = await run_in_threadpool(
-                wallets.top_up, context.engine, context.rails, user.id, body.amount_fen, payment_id
+                wallets.top_up,
+                context.engine,
+                context.adapters.payments,
+                user.id,
+                body.amount_fen,
+                payment_id,
             )
         except WalletError as e:
             raise from_refusal(e) from e
