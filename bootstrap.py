@@ -1,12 +1,16 @@
-"""The one place where the parts are wired: Temporal client, worker, activities, adapters.
+"""The one place where the parts are wired: Temporal client, worker, activities, adapters,
+and the order service over them.
 
-Used by worker.py, the service layer, scripts and tests alike, so they cannot drift apart.
+Used by worker.py, the API (api/context.py), scripts and tests alike, so they cannot drift
+apart. What lies outside the system (the video platform, payment rails, telephony) comes in as
+`Adapters`, typed by each one's Protocol: the local simulators unless a caller passes others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -24,10 +28,13 @@ from activities.ledger import LedgerActivities
 from activities.projection import ProjectionActivities
 from activities.video import VideoActivities
 from activities.wallet import WithdrawalActivities
-from adapters.payments import PayoutProvider
-from adapters.video_platform import VideoPlatform
+from adapters.payments import PaymentProvider, PayoutProvider, SimulatedPaymentRails
+from adapters.telephony import NumberProvider, SimulatedNumberProvider
+from adapters.video_platform import SimulatedVideoPlatform, VideoPlatform
 from config import Settings
 from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
+from services.orders import OrderPolicy, OrderService
+from workflows.messages import Timings
 from workflows.order import OrderWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
@@ -37,6 +44,27 @@ SEARCH_ATTRIBUTES = {
     "CreatorId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "NextDeadline": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 }
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """The systems outside ours, each behind its Protocol (adapters/)."""
+
+    platform: VideoPlatform
+    payments: PaymentProvider
+    payouts: PayoutProvider
+    numbers: NumberProvider
+
+
+def simulated_adapters(engine: Engine) -> Adapters:
+    """The local simulators, which keep their state in the app database."""
+    rails = SimulatedPaymentRails(engine)
+    return Adapters(
+        platform=SimulatedVideoPlatform(engine),
+        payments=rails,
+        payouts=rails,
+        numbers=SimulatedNumberProvider(),
+    )
 
 
 async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -61,15 +89,26 @@ async def register_search_attributes(client: Client) -> None:
             raise
 
 
-def worker_activities(
-    engine: Engine, platform: VideoPlatform, payouts: PayoutProvider
-) -> dict[str, Callable[..., Any]]:
+def order_service(
+    client: Client, engine: Engine, settings: Settings, timings: Timings | None = None
+) -> OrderService:
+    """The order service on the settings' task queue, fee and RPC bound; `timings` replaces
+    the settings' durations (the demo's minutes, a test's seconds)."""
+    policy = OrderPolicy(
+        service_fee_bps=settings.service_fee_bps, timings=timings or settings.timings()
+    )
+    return OrderService(
+        client, engine, settings.task_queue, policy, rpc_timeout=settings.temporal_rpc_timeout
+    )
+
+
+def worker_activities(engine: Engine, adapters: Adapters) -> dict[str, Callable[..., Any]]:
     """Every activity of the workflows by its registered name; tests swap entries by name."""
     ledger = LedgerActivities(engine)
     projection = ProjectionActivities(engine)
-    video = VideoActivities(platform, engine)
+    video = VideoActivities(adapters.platform, engine)
     credit = CreditActivities(engine)
-    withdrawal = WithdrawalActivities(engine, payouts)
+    withdrawal = WithdrawalActivities(engine, adapters.payouts)
     return {
         "freeze_escrow": ledger.freeze,
         "refund_escrow": ledger.refund,

@@ -14,9 +14,7 @@ from datetime import timedelta
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from adapters.payments import SimulatedPaymentRails
-from adapters.video_platform import SimulatedVideoPlatform
-from bootstrap import build_worker, connect_temporal, worker_activities
+from bootstrap import build_worker, connect_temporal, simulated_adapters, worker_activities
 from config import get_settings
 from db.engine import make_engine
 
@@ -33,9 +31,7 @@ async def main() -> None:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=metrics))
     engine = make_engine(settings.database_url)
     client = await connect_temporal(settings, runtime=runtime)
-    activities = worker_activities(
-        engine, SimulatedVideoPlatform(engine), SimulatedPaymentRails(engine)
-    )
+    activities = worker_activities(engine, simulated_adapters(engine))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

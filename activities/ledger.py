@@ -9,9 +9,8 @@ from temporalio.exceptions import ApplicationError
 
 from db import ledger
 from db.ledger import Leg
-from workflows.messages import ESCROW_ALREADY_SETTLED, OrderTerms
-
-INSUFFICIENT_FUNDS = "InsufficientFunds"
+from workflows.errors import ErrorKind
+from workflows.messages import OrderTerms
 
 
 class LedgerActivities:
@@ -32,13 +31,20 @@ class LedgerActivities:
                     f"nothing to {kind}: the escrow of order {terms.order_id} was already "
                     f"{'refunded to the client' if settled == 'refund' else 'released'}",
                     settled,
-                    type=ESCROW_ALREADY_SETTLED,
+                    type=ErrorKind.ESCROW_ALREADY_SETTLED,
                     non_retryable=True,
                 ) from e
-            raise ApplicationError(str(e), type=INSUFFICIENT_FUNDS, non_retryable=True) from e
+            raise ApplicationError(
+                str(e), type=ErrorKind.INSUFFICIENT_FUNDS, non_retryable=True
+            ) from e
         except ledger.LedgerError as e:
             # A malformed or conflicting transfer is a bug: retrying cannot fix it.
-            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from e
+            kind = (
+                ErrorKind.TRANSFER_CONFLICT
+                if isinstance(e, ledger.TransferConflict)
+                else ErrorKind.LEDGER_ERROR
+            )
+            raise ApplicationError(str(e), type=kind, non_retryable=True) from e
 
     @activity.defn(name="freeze_escrow")
     def freeze(self, terms: OrderTerms) -> None:

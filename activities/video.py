@@ -10,6 +10,7 @@ from adapters.video_platform import VideoLinkedElsewhere, VideoNotFound, VideoPl
 from db import video_links
 from db.schema import video_stats
 from db.sql import insert_ignore
+from workflows.errors import ErrorKind
 from workflows.messages import (
     LinkVideoRequest,
     PublishRequest,
@@ -17,9 +18,6 @@ from workflows.messages import (
     TakeDownRequest,
     VideoSample,
 )
-
-VIDEO_NOT_FOUND = "VideoNotFound"
-VIDEO_LINKED_ELSEWHERE = "VideoLinkedElsewhere"
 
 
 class VideoActivities:
@@ -36,13 +34,15 @@ class VideoActivities:
         if account is None:
             raise ApplicationError(
                 f"order {request.order_id} has no Xigua account of the creator to take videos from",
-                type=VIDEO_NOT_FOUND,
+                type=ErrorKind.VIDEO_NOT_FOUND,
                 non_retryable=True,
             )
         try:
             self._platform.link_video(request.video_id, request.order_id, account)
         except VideoNotFound as e:
-            raise ApplicationError(str(e), type=VIDEO_NOT_FOUND, non_retryable=True) from e
+            raise ApplicationError(
+                str(e), type=ErrorKind.VIDEO_NOT_FOUND, non_retryable=True
+            ) from e
         except VideoLinkedElsewhere as e:
             raise _linked_elsewhere(request.video_id) from e
         # Whatever the platform allows, this database holds each video to one order.
@@ -58,7 +58,7 @@ class VideoActivities:
         except VideoNotFound as e:
             raise ApplicationError(
                 f"video {request.video_id} is not on the platform",
-                type=VIDEO_NOT_FOUND,
+                type=ErrorKind.VIDEO_NOT_FOUND,
                 non_retryable=True,
             ) from e
 
@@ -98,6 +98,6 @@ def _linked_elsewhere(video_id: str) -> ApplicationError:
     # Which order holds it is another party's business: not named.
     return ApplicationError(
         f"video {video_id} is already linked to another order; a video serves one order only",
-        type=VIDEO_LINKED_ELSEWHERE,
+        type=ErrorKind.VIDEO_LINKED_ELSEWHERE,
         non_retryable=True,
     )

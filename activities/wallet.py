@@ -10,9 +10,8 @@ from adapters.payments import PayoutProvider
 from db import ledger
 from db.ledger import Leg
 from services.wallets import EXTERNAL_PAYOUTS, finish_payment
+from workflows.errors import ErrorKind
 from workflows.messages import PayoutOutcome, WithdrawalInput
-
-INSUFFICIENT_FUNDS = "InsufficientFunds"
 
 
 def payout_account(withdrawal_id: str) -> str:
@@ -36,7 +35,9 @@ class WithdrawalActivities:
                 self._engine, f"withdrawal:{w.withdrawal_id}:hold", "withdrawal_hold", legs
             )
         except ledger.InsufficientFunds as e:
-            raise ApplicationError(str(e), type=INSUFFICIENT_FUNDS, non_retryable=True) from e
+            raise ApplicationError(
+                str(e), type=ErrorKind.INSUFFICIENT_FUNDS, non_retryable=True
+            ) from e
 
     @activity.defn(name="pay_out")
     def pay_out(self, w: WithdrawalInput) -> PayoutOutcome:

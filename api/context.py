@@ -1,5 +1,6 @@
 """What every request needs: settings, the database, Temporal (connected lazily, so the API
-starts and answers 503 while Temporal is down), and the order service over them."""
+starts and answers 503 while Temporal is down), the adapters, and the order service over them,
+all wired by bootstrap.py."""
 
 from __future__ import annotations
 
@@ -9,14 +10,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from adapters.payments import SimulatedPaymentRails
-from adapters.telephony import NumberProvider, SimulatedNumberProvider
 from adapters.video_platform import SimulatedVideoPlatform
 from api.errors import Unavailable
-from bootstrap import connect_temporal
+from bootstrap import Adapters, connect_temporal, order_service
 from config import Settings
 from services.creators import Thresholds
-from services.orders import OrderPolicy, OrderService
+from services.orders import OrderService
 
 CONNECT_TIMEOUT_S = 5.0
 
@@ -25,16 +24,16 @@ CONNECT_TIMEOUT_S = 5.0
 class AppContext:
     settings: Settings
     engine: Engine
+    # What lies outside the system, typed by its Protocol (bootstrap.simulated_adapters
+    # unless the caller wires in others).
+    adapters: Adapters
     temporal: Client | None = None
     _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Adapters for what lies outside: the local simulators unless a real one is wired in.
-    platform: SimulatedVideoPlatform = field(init=False)
-    rails: SimulatedPaymentRails = field(init=False)
-    numbers: NumberProvider = field(default_factory=SimulatedNumberProvider)
+    # The simulator's own controls, for the simulator routes (settings.simulator_routes).
+    simulator: SimulatedVideoPlatform = field(init=False)
 
     def __post_init__(self) -> None:
-        self.platform = SimulatedVideoPlatform(self.engine)
-        self.rails = SimulatedPaymentRails(self.engine)
+        self.simulator = SimulatedVideoPlatform(self.engine)
 
     @property
     def thresholds(self) -> Thresholds:
@@ -56,11 +55,4 @@ class AppContext:
         return self.temporal
 
     async def orders(self) -> OrderService:
-        s = self.settings
-        return OrderService(
-            await self.client(),
-            self.engine,
-            s.task_queue,
-            OrderPolicy(service_fee_bps=s.service_fee_bps, timings=s.timings()),
-            rpc_timeout=s.temporal_rpc_timeout,
-        )
+        return order_service(await self.client(), self.engine, self.settings)

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from api.errors import ApiError
 from services.creators import SortBy
 from workflows.bounds import INT64_MAX
+from workflows.errors import ErrorKind
 from workflows.messages import Id
 
 
@@ -61,4 +62,6 @@ def decode(cursor: str, kind: type[P]) -> P:
         raw = base64.b64decode(cursor, altchars=b"-_", validate=True)
         return kind.model_validate_json(raw)
     except (ValueError, binascii.Error) as e:  # pydantic's ValidationError is a ValueError
-        raise ApiError(422, "invalid cursor: pass next_cursor from a previous page") from e
+        raise ApiError(
+            ErrorKind.INVALID_INPUT, "invalid cursor: pass next_cursor from a previous page"
+        ) from e

@@ -12,6 +12,7 @@ from api.errors import ApiError
 from services import auth
 from services.auth import User
 from services.orders import OrderService
+from workflows.errors import ErrorKind
 from workflows.messages import Role
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -36,10 +37,14 @@ def current_user(context: ContextDep, token: Annotated[str | None, Depends(oauth
     # A plain def, so FastAPI runs it in its thread pool: on PostgreSQL the lookup is a network
     # round trip (a connect, when the database is away) that must not hold up the event loop.
     if not token:
-        raise ApiError(401, "not authenticated: send Authorization: Bearer <token>")
+        raise ApiError(
+            ErrorKind.UNAUTHENTICATED, "not authenticated: send Authorization: Bearer <token>"
+        )
     user = auth.user_for_token(context.engine, context.settings.token_secret, token)
     if user is None:
-        raise ApiError(401, "the token is invalid or has expired; log in again")
+        raise ApiError(
+            ErrorKind.UNAUTHENTICATED, "the token is invalid or has expired; log in again"
+        )
     return user
 
 
@@ -73,4 +78,4 @@ RequiredIdempotencyKey = Annotated[
 def require(user: User, *roles: Role) -> None:
     if user.role not in roles:
         allowed = " or ".join(r.value for r in roles)
-        raise ApiError(403, f"only a {allowed} may do this; you are a {user.role}")
+        raise ApiError(ErrorKind.FORBIDDEN, f"only a {allowed} may do this; you are a {user.role}")

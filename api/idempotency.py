@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import ApiError
 from db.schema import idempotency_keys
 from db.sql import insert_ignore
+from workflows.errors import ErrorKind
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -44,7 +45,8 @@ async def run_once(
     fingerprint: str,
     handle: Callable[[], Awaitable[tuple[int, Any]]],
 ) -> JSONResponse:
-    """Run `handle` (which returns status and body) unless this key already has a response."""
+    """Run `handle` (which returns status and body, or raises ApiError) unless this key
+    already has an answer; a refusal is an answer like any other, and is replayed too."""
     if key is None:
         status, body = await handle()
         return JSONResponse(body, status_code=status)
@@ -53,16 +55,25 @@ async def run_once(
     row = await run_in_threadpool(_claim, engine, user_id, key, fingerprint)
     if row is not None:
         if row.request_hash != fingerprint:
-            raise ApiError(422, "this Idempotency-Key was already used for a different request")
-        if row.status_code is not None:
-            return JSONResponse(
-                row.response, status_code=row.status_code, headers={REPLAYED_HEADER: "true"}
+            raise ApiError(
+                ErrorKind.REQUEST_ID_REUSED,
+                "this Idempotency-Key was already used for a different request",
             )
+        replayed = {REPLAYED_HEADER: "true"}
+        if row.status_code is not None and row.status_code >= 400:
+            raise ApiError.replayed(row.status_code, row.response, replayed)
+        if row.status_code is not None:
+            return JSONResponse(row.response, status_code=row.status_code, headers=replayed)
         # The first request is still running or died before answering: running again is safe.
 
-    status, body = await handle()
-    if status < 500:  # a server error is no answer to replay (see the module's docstring)
-        await run_in_threadpool(_record, engine, user_id, key, status, body)
+    try:
+        status, body = await handle()
+    except ApiError as e:
+        if e.status_code < 500:  # a server error is no answer to replay (see the docstring)
+            stored = {k: v for k, v in e.body(None).items() if k != "instance"}
+            await run_in_threadpool(_record, engine, user_id, key, e.status_code, stored)
+        raise
+    await run_in_threadpool(_record, engine, user_id, key, status, body)
     return JSONResponse(body, status_code=status)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import math
 import threading
 import time
@@ -19,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError
+from api.errors import PROBLEM_JSON, ApiError, ProblemResponse
 from services import usernames
+from workflows.errors import ErrorKind
 
 # The largest body any route needs is a script (5,000 characters, up to 20 KB of UTF-8) in JSON;
 # 64 KiB leaves room for that and refuses anything that would only cost memory and parsing time.
@@ -50,13 +49,15 @@ Clock = Callable[[], float]
 # --- the request body ---
 
 
-def _problem(status: int, detail: str) -> tuple[Message, Message]:
-    body = json.dumps({"detail": detail}).encode()
+def _problem(scope: Scope, kind: ErrorKind, detail: str) -> tuple[Message, Message]:
+    """The same problem the app's handlers answer (api/errors.py), from before the app runs."""
+    error = ApiError(kind, detail)
+    body = ProblemResponse(error.body(scope.get("path"))).body
     start: Message = {
         "type": "http.response.start",
-        "status": status,
+        "status": error.status_code,
         "headers": [
-            (b"content-type", b"application/json"),
+            (b"content-type", PROBLEM_JSON.encode()),
             (b"content-length", str(len(body)).encode()),
             # The rest of an oversized body is never read, so the connection cannot be reused.
             (b"connection", b"close"),
@@ -85,10 +86,15 @@ class BodySizeLimit:
             return
         declared = _content_length(scope)
         if declared == -1:
-            await self._refuse(send, 400, "the Content-Length header is not a valid length")
+            await self._refuse(
+                scope,
+                send,
+                ErrorKind.INVALID_INPUT,
+                "the Content-Length header is not a valid length",
+            )
             return
         if declared is not None and declared > self.max_bytes:
-            await self._refuse(send, 413, self.detail)
+            await self._refuse(scope, send, ErrorKind.TOO_LARGE, self.detail)
             return
 
         # Read the body (at most the limit plus one chunk) before the app sees any of it.
@@ -101,7 +107,7 @@ class BodySizeLimit:
                 break
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await self._refuse(send, 413, self.detail)
+                await self._refuse(scope, send, ErrorKind.TOO_LARGE, self.detail)
                 return
             chunks.append(message)
             if not message.get("more_body", False):
@@ -113,8 +119,8 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def _refuse(send: Send, status: int, detail: str) -> None:
-        start, body = _problem(status, detail)
+    async def _refuse(scope: Scope, send: Send, kind: ErrorKind, detail: str) -> None:
+        start, body = _problem(scope, kind, detail)
         await send(start)
         await send(body)
 
@@ -134,7 +140,11 @@ def _content_length(scope: Scope) -> int | None:
 class TooManyAttempts(ApiError):
     def __init__(self, retry_after_s: float, why: str) -> None:
         self.retry_after = max(1, math.ceil(retry_after_s))
-        super().__init__(429, f"{why}; try again in {self.retry_after} seconds")
+        super().__init__(
+            ErrorKind.TOO_MANY_REQUESTS,
+            f"{why}; try again in {self.retry_after} seconds",
+            {"Retry-After": str(self.retry_after)},
+        )
 
 
 @dataclass
@@ -332,15 +342,6 @@ def install(
 ) -> None:
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.state.login_limiter = limiter or LoginRateLimiter()
-
-    @app.exception_handler(TooManyAttempts)
-    async def too_many(_: Request, exc: TooManyAttempts) -> JSONResponse:
-        return JSONResponse(
-            {"detail": exc.detail},
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
-        )
-
     _document_413(app)
 
 
@@ -364,13 +365,5 @@ def _document_413(app: FastAPI) -> None:
 
 _PROBLEM_413: dict[str, Any] = {
     "description": "The request body is larger than the limit",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {"detail": {"type": "string"}},
-                "required": ["detail"],
-            }
-        }
-    },
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }

@@ -12,18 +12,27 @@ from temporalio.client import Client
 from api import errors, limits, metrics
 from api.context import AppContext
 from api.routes import auth, creators, health, mcn, orders, reviews, simulator, wallet
+from bootstrap import Adapters, simulated_adapters
 from config import Settings, get_settings
 from db.engine import make_engine
 
 
 def create_app(
-    settings: Settings | None = None, engine: Engine | None = None, temporal: Client | None = None
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    temporal: Client | None = None,
+    adapters: Adapters | None = None,
 ) -> FastAPI:
-    """The API over the given settings; tests pass their own engine and Temporal client."""
+    """The API over the given settings; tests pass their own engine and Temporal client, and
+    may pass adapters (the simulators otherwise)."""
     settings = settings or get_settings()
     owns_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
     context = AppContext(
-        settings=settings, engine=engine or make_engine(settings.database_url), temporal=temporal
+        settings=settings,
+        engine=engine,
+        adapters=adapters or simulated_adapters(engine),
+        temporal=temporal,
     )
 
     @asynccontextmanager

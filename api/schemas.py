@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -216,10 +216,29 @@ class ReviewItem(BaseModel):
     product: str
 
 
-class Problem(BaseModel):
-    """Every error: a plain reason, or for a malformed request FastAPI's list of field errors."""
+class FieldError(BaseModel):
+    """One field of a malformed request: where it is and what is wrong with it."""
 
-    detail: str | list[dict[str, Any]]
+    loc: list[str | int] = Field(description='where: ["body", "price_fen"], ["query", "limit"]')
+    msg: str
+    type: str = Field(description="the kind of mistake, as pydantic names it")
+
+
+class Problem(BaseModel):
+    """Every error, RFC 9457 problem details (application/problem+json). `type` says which kind
+    of problem it is, for programs; `detail` says what happened, for people."""
+
+    type: str = Field(
+        description="urn:xigua-tasks:problem:<Kind> (InvalidState, Forbidden, NotFound, "
+        "InvalidInput, Conflict, ...), or about:blank for a bare HTTP status"
+    )
+    title: str = Field(description="the kind of problem, in a few words")
+    status: int = Field(ge=100, le=599)
+    detail: str = Field(description="what happened this time and, where it helps, what to do")
+    instance: str | None = Field(description="the path that was asked for")
+    errors: list[FieldError] | None = Field(
+        default=None, description="on a malformed request (422): one entry per field"
+    )
     order_id: str | None = Field(
         default=None,
         description="on a 503 from an order route: the order the request went to, which it "

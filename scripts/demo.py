@@ -12,13 +12,13 @@ import uuid
 from datetime import timedelta
 
 from adapters.video_platform import SimulatedVideoPlatform
-from bootstrap import connect_temporal
+from bootstrap import connect_temporal, order_service
 from config import get_settings
 from db import ledger
 from db.engine import make_engine
 from scripts.seed import DEMO_CLIENT, DEMO_CREATOR, DEMO_REVIEWER, seed_demo
 from services import marketing
-from services.orders import OrderPolicy, OrderService, PlaceOrder
+from services.orders import PlaceOrder
 from workflows.messages import (
     Action,
     ActionInput,
@@ -61,9 +61,7 @@ async def main(pace: float) -> None:
     engine = make_engine(settings.database_url)
     seed_demo(engine)
     client = await connect_temporal(settings)
-    service = OrderService(
-        client, engine, settings.task_queue, OrderPolicy(settings.service_fee_bps, DEMO_TIMINGS)
-    )
+    service = order_service(client, engine, settings, DEMO_TIMINGS)
 
     async def do(text: str, action: Action, payload: ActionInput) -> OrderView:
         await asyncio.sleep(pace)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from adapters.payments import SimulatedPaymentRails
 from adapters.video_platform import (
     AccountMetrics,
     AccountOwner,
     LoginPlatform,
     SimulatedVideoPlatform,
 )
+from bootstrap import simulated_adapters
 from services import creators, mcn
 from services.auth import set_password
 from services.creators import Thresholds
@@ -47,7 +47,7 @@ def seed_demo(engine: Engine) -> None:
     # A fixed key: the demo client is topped up once, however often the stack restarts.
     top_up(
         engine,
-        SimulatedPaymentRails(engine),
+        simulated_adapters(engine).payments,
         DEMO_CLIENT,
         DEMO_TOP_UP_FEN,
         f"demo-seed-{DEMO_CLIENT}",

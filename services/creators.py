@@ -27,19 +27,15 @@ from db.engine import reading
 from db.schema import creators, credit_events, users
 from db.sql import insert_ignore
 from workflows.bounds import MAX_PAYMENT_FEN
+from workflows.errors import ErrorKind, Refusal
 
 STARTING_CREDIT = 100
 # Xingtu takes 25 points for a video taken down before its retention period ends.
 VIOLATION_PENALTY = 25
 
 
-class CreatorError(Exception):
-    """A creator request that was not carried out; `kind` says why, for the API to map."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
+class CreatorError(Refusal):
+    """A creator or MCN request that was not carried out."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +68,7 @@ class Application:
 def _creator(conn: Connection, creator_id: str) -> Row[Any]:
     row = conn.execute(select(creators).where(creators.c.user_id == creator_id)).first()
     if row is None:
-        raise CreatorError("NotFound", f"creator {creator_id} not found")
+        raise CreatorError(ErrorKind.NOT_FOUND, f"creator {creator_id} not found")
     return row
 
 
@@ -109,12 +105,12 @@ def bind_xigua_account(
         owner = platform.account_owner(xigua_account_id)
     except AccountNotFound as e:
         raise CreatorError(
-            "InvalidInput",
+            ErrorKind.INVALID_INPUT,
             f"there is no Xigua account {xigua_account_id}: check the id on its Xigua profile",
         ) from e
     if owner != AccountOwner(login_platform=login_platform, login_account=login_account):
         raise CreatorError(
-            "Conflict",
+            ErrorKind.CONFLICT,
             f"Xigua account {xigua_account_id} does not belong to the {login_platform.value} "
             f"account {login_account} you signed in with",
         )
@@ -124,7 +120,7 @@ def bind_xigua_account(
             row = _creator(conn, creator_id)
             if row.task_opened_at is not None and row.xigua_account_id != xigua_account_id:
                 raise CreatorError(
-                    "InvalidState",
+                    ErrorKind.INVALID_STATE,
                     f"the task is open on Xigua account {row.xigua_account_id}, "
                     "which therefore stays bound",
                 )
@@ -147,7 +143,9 @@ def bind_xigua_account(
 
 
 def _bound_to_another(xigua_account_id: str) -> CreatorError:
-    return CreatorError("Conflict", f"Xigua account {xigua_account_id} is bound to another creator")
+    return CreatorError(
+        ErrorKind.CONFLICT, f"Xigua account {xigua_account_id} is bound to another creator"
+    )
 
 
 def unbind_xigua_account(engine: Engine, creator_id: str) -> None:
@@ -157,7 +155,7 @@ def unbind_xigua_account(engine: Engine, creator_id: str) -> None:
         row = _creator(conn, creator_id)
         if row.task_opened_at is not None:
             raise CreatorError(
-                "InvalidState",
+                ErrorKind.INVALID_STATE,
                 f"the task is open on Xigua account {row.xigua_account_id}, which stays bound",
             )
         conn.execute(
@@ -191,13 +189,13 @@ def apply_for_task(
     with reading(engine) as conn:
         account = _creator(conn, creator_id).xigua_account_id
     if account is None:
-        raise CreatorError("InvalidState", "bind a Xigua account before applying")
+        raise CreatorError(ErrorKind.INVALID_STATE, "bind a Xigua account before applying")
     try:
         metrics = platform.account_metrics(account)
     except AccountNotFound as e:
         # Checked at binding; gone since (closed on the platform): bind another one.
         raise CreatorError(
-            "InvalidState", f"Xigua account {account} no longer exists; bind another one"
+            ErrorKind.INVALID_STATE, f"Xigua account {account} no longer exists; bind another one"
         ) from e
     recent = metrics.recent_plays[: thresholds.recent_videos]
     # Integer average, rounded down: an account just under the bar is under it.
@@ -225,7 +223,7 @@ def apply_for_task(
 def set_quote(engine: Engine, creator_id: str, quote_fen: int) -> None:
     """C3: the price of one customised video, in fen."""
     if type(quote_fen) is not int or not 0 < quote_fen <= MAX_PAYMENT_FEN:
-        raise CreatorError("InvalidInput", f"a quote is 1 to {MAX_PAYMENT_FEN} whole fen")
+        raise CreatorError(ErrorKind.INVALID_INPUT, f"a quote is 1 to {MAX_PAYMENT_FEN} whole fen")
     _update_creator(engine, creator_id, quote_fen=quote_fen)
 
 
@@ -277,15 +275,34 @@ def _why_not_orderable(row: Row[Any]) -> list[str]:
 
 def why_not_orderable(engine: Engine, creator_id: str) -> list[str]:
     """C5: every reason the creator cannot be ordered now; empty if it can."""
+    row = _with_contacts(engine, creator_id)
+    if row is None:
+        return ["does not exist"]
+    return _why_not_orderable(row)
+
+
+def orderable_creator(engine: Engine, creator_id: str) -> Row[Any]:
+    """C5: the creator's row, read once, if it can be ordered now. Refused otherwise: NotFound
+    when there is no such creator, NotOrderable with every reason when there is."""
+    row = _with_contacts(engine, creator_id)
+    if row is None:
+        raise CreatorError(ErrorKind.NOT_FOUND, f"creator {creator_id} not found")
+    reasons = _why_not_orderable(row)
+    if reasons:
+        raise CreatorError(
+            ErrorKind.NOT_ORDERABLE,
+            f"creator {creator_id} cannot be ordered: it " + "; it ".join(reasons),
+        )
+    return row
+
+
+def _with_contacts(engine: Engine, creator_id: str) -> Row[Any] | None:
     with reading(engine) as conn:
-        row = conn.execute(
+        return conn.execute(
             select(creators, users.c.phone, users.c.email)
             .join(users, users.c.id == creators.c.user_id)
             .where(creators.c.user_id == creator_id)
         ).first()
-    if row is None:
-        return ["does not exist"]
-    return _why_not_orderable(row)
 
 
 def profile(engine: Engine, creator_id: str) -> Row[Any]:
@@ -296,7 +313,7 @@ def profile(engine: Engine, creator_id: str) -> Row[Any]:
             .where(creators.c.user_id == creator_id)
         ).first()
     if row is None:
-        raise CreatorError("NotFound", f"creator {creator_id} not found")
+        raise CreatorError(ErrorKind.NOT_FOUND, f"creator {creator_id} not found")
     return row
 
 

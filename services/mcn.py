@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import reading
 from db.schema import creators, mcn_requests, users
 from services.creators import CreatorError, ensure_creator
+from workflows.errors import ErrorKind
 from workflows.messages import Role
 
 
@@ -77,7 +78,7 @@ def _request(row: Row[Any]) -> JoinRequest:
 def _one(conn: Connection, request_id: str) -> JoinRequest:
     row = conn.execute(_requests().where(mcn_requests.c.id == request_id)).first()
     if row is None:
-        raise CreatorError("NotFound", f"MCN request {request_id} not found")
+        raise CreatorError(ErrorKind.NOT_FOUND, f"MCN request {request_id} not found")
     return _request(row)
 
 
@@ -98,24 +99,27 @@ def ask_to_join(engine: Engine, creator_id: str, mcn_id: str) -> JoinRequest:
     with reading(engine) as conn:
         role = conn.execute(select(users.c.role).where(users.c.id == mcn_id)).scalar()
     if role != Role.MCN.value:
-        raise CreatorError("NotFound", f"MCN {mcn_id} not found")
+        raise CreatorError(ErrorKind.NOT_FOUND, f"MCN {mcn_id} not found")
     try:
         with engine.begin() as conn:
             current = conn.execute(
                 select(creators.c.mcn_id).where(creators.c.user_id == creator_id)
             ).scalar()
             if current == mcn_id:
-                raise CreatorError("InvalidState", f"you are already a member of MCN {mcn_id}")
+                raise CreatorError(
+                    ErrorKind.INVALID_STATE, f"you are already a member of MCN {mcn_id}"
+                )
             if current is not None:
                 raise CreatorError(
-                    "InvalidState", f"you belong to MCN {current}: leave it before asking another"
+                    ErrorKind.INVALID_STATE,
+                    f"you belong to MCN {current}: leave it before asking another",
                 )
             pending = _pending_of(conn, creator_id)
             if pending is not None and pending.mcn_id == mcn_id:
                 return pending  # a repeated request, not a second one
             if pending is not None:
                 raise CreatorError(
-                    "InvalidState",
+                    ErrorKind.INVALID_STATE,
                     f"your request {pending.id} to MCN {pending.mcn_id} is still open: "
                     "withdraw it before asking another",
                 )
@@ -131,7 +135,9 @@ def ask_to_join(engine: Engine, creator_id: str, mcn_id: str) -> JoinRequest:
             )
             return _one(conn, request_id)
     except IntegrityError as e:  # a concurrent request of the same creator got there first
-        raise CreatorError("InvalidState", "you already have an open request to an MCN") from e
+        raise CreatorError(
+            ErrorKind.INVALID_STATE, "you already have an open request to an MCN"
+        ) from e
 
 
 def withdraw(engine: Engine, creator_id: str, request_id: str) -> JoinRequest:
@@ -139,7 +145,7 @@ def withdraw(engine: Engine, creator_id: str, request_id: str) -> JoinRequest:
     with engine.begin() as conn:
         request = _one(conn, request_id)
         if request.creator_id != creator_id:
-            raise CreatorError("NotFound", f"MCN request {request_id} not found")
+            raise CreatorError(ErrorKind.NOT_FOUND, f"MCN request {request_id} not found")
         return _decide(conn, request, RequestStatus.WITHDRAWN)
 
 
@@ -149,7 +155,7 @@ def answer(engine: Engine, mcn_id: str, request_id: str, accept: bool) -> JoinRe
     with engine.begin() as conn:
         request = _one(conn, request_id)
         if request.mcn_id != mcn_id:
-            raise CreatorError("NotFound", f"MCN request {request_id} not found")
+            raise CreatorError(ErrorKind.NOT_FOUND, f"MCN request {request_id} not found")
         decided = _decide(
             conn, request, RequestStatus.ACCEPTED if accept else RequestStatus.REFUSED
         )
@@ -160,7 +166,7 @@ def answer(engine: Engine, mcn_id: str, request_id: str, accept: bool) -> JoinRe
                 .values(mcn_id=mcn_id)
             ).rowcount
             if not joined:  # cannot happen while one request is open at a time; never two MCNs
-                raise CreatorError("InvalidState", "the creator already belongs to an MCN")
+                raise CreatorError(ErrorKind.INVALID_STATE, "the creator already belongs to an MCN")
         return decided
 
 
@@ -169,7 +175,7 @@ def _decide(conn: Connection, request: JoinRequest, to: RequestStatus) -> JoinRe
         return request
     if request.status is not RequestStatus.PENDING:
         raise CreatorError(
-            "InvalidState", f"MCN request {request.id} was already {request.status.value}"
+            ErrorKind.INVALID_STATE, f"MCN request {request.id} was already {request.status.value}"
         )
     changed = conn.execute(
         update(mcn_requests)
@@ -180,7 +186,9 @@ def _decide(conn: Connection, request: JoinRequest, to: RequestStatus) -> JoinRe
         .values(status=to.value, decided_at=datetime.now(UTC))
     ).rowcount
     if not changed:  # answered by a concurrent request since we read it
-        raise CreatorError("InvalidState", f"MCN request {request.id} was answered meanwhile")
+        raise CreatorError(
+            ErrorKind.INVALID_STATE, f"MCN request {request.id} was answered meanwhile"
+        )
     return _one(conn, request.id)
 
 

@@ -21,16 +21,14 @@ from db.ledger import Leg, TransferResult
 from db.schema import entries, orders, payments, transfers
 from db.sql import insert_ignore
 from workflows.bounds import MAX_BALANCE_FEN, MAX_PAYMENT_FEN
+from workflows.errors import ErrorKind, Refusal
 from workflows.messages import Role
 
 EXTERNAL_PAYOUTS = "external:payouts"
 
 
-class WalletError(Exception):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
+class WalletError(Refusal):
+    """A wallet request that was not carried out."""
 
 
 def account_of(user_id: str, role: Role) -> str:
@@ -41,7 +39,7 @@ def account_of(user_id: str, role: Role) -> str:
             return ledger.creator_account(user_id)
         case Role.MCN:
             return ledger.mcn_account(user_id)
-    raise WalletError("Forbidden", f"a {role} has no wallet")
+    raise WalletError(ErrorKind.FORBIDDEN, f"a {role} has no wallet")
 
 
 def credit_top_up(
@@ -49,7 +47,7 @@ def credit_top_up(
 ) -> TransferResult:
     """Ledger side of a top-up: from the outside world into the client's wallet."""
     if type(amount_fen) is not int or amount_fen <= 0:
-        raise WalletError("InvalidInput", "a top-up is a positive whole number of fen")
+        raise WalletError(ErrorKind.INVALID_INPUT, "a top-up is a positive whole number of fen")
     return ledger.transfer(
         engine,
         f"topup:{payment_id}",
@@ -64,12 +62,12 @@ def top_up(
     """Charge the client and credit the wallet, once per payment id. A wallet holds at most
     MAX_BALANCE_FEN, so that every sum of balances fits in the database's integers."""
     if type(amount_fen) is not int or not 0 < amount_fen <= MAX_PAYMENT_FEN:
-        raise WalletError("InvalidInput", f"a top-up is 1 to {MAX_PAYMENT_FEN} fen")
+        raise WalletError(ErrorKind.INVALID_INPUT, f"a top-up is 1 to {MAX_PAYMENT_FEN} fen")
     held = ledger.balance(engine, ledger.client_account(client_id))
     # A retried top-up that was already credited is answered, however full the wallet is now.
     if held + amount_fen > MAX_BALANCE_FEN and payment(engine, payment_id) is None:
         raise WalletError(
-            "LimitReached",
+            ErrorKind.LIMIT_REACHED,
             f"a wallet holds at most {MAX_BALANCE_FEN} fen; it holds {held} fen now",
         )
     row = _start_payment(engine, payment_id, client_id, "top_up", amount_fen, None)
@@ -107,7 +105,9 @@ def _start_payment(
         )
         row = conn.execute(select(payments).where(payments.c.id == payment_id)).one()
     if (row.user_id, row.kind, row.amount_fen) != (user_id, kind, amount_fen):
-        raise WalletError("Conflict", f"payment {payment_id} was requested with other details")
+        raise WalletError(
+            ErrorKind.CONFLICT, f"payment {payment_id} was requested with other details"
+        )
     return row
 
 
@@ -115,7 +115,7 @@ def start_withdrawal(
     engine: Engine, withdrawal_id: str, user_id: str, amount_fen: int, bank_account: str
 ) -> Row[Any]:
     if type(amount_fen) is not int or amount_fen <= 0:
-        raise WalletError("InvalidInput", "a withdrawal is a positive whole number of fen")
+        raise WalletError(ErrorKind.INVALID_INPUT, "a withdrawal is a positive whole number of fen")
     return _start_payment(engine, withdrawal_id, user_id, "withdrawal", amount_fen, bank_account)
 
 

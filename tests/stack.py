@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,10 +19,11 @@ from temporalio.service import RPCError
 
 from adapters.payments import SimulatedPaymentRails
 from adapters.video_platform import SimulatedVideoPlatform
-from bootstrap import build_worker, worker_activities
+from bootstrap import build_worker, order_service, simulated_adapters, worker_activities
+from config import Settings
 from db import ledger
 from scripts.seed import onboard
-from services.orders import OrderPolicy, OrderService, PlaceOrder, workflow_id
+from services.orders import OrderService, PlaceOrder, workflow_id
 from services.users import create_user
 from services.wallets import top_up
 from workflows.messages import (
@@ -67,6 +69,14 @@ def seed_parties(engine: Engine) -> None:
     onboard(engine, platform, MCN_CREATOR.id, PRICE, mcn_id=MCN.id)
     onboard(engine, platform, OTHER_CREATOR.id, PRICE, accepting=False)
     top_up(engine, SimulatedPaymentRails(engine), CLIENT.id, CLIENT_FUNDS, "seed-client-1")
+
+
+def stack_settings(task_queue: str) -> Settings:
+    """The settings a test's order service runs on: its own task queue, a 5 % fee, and a bound
+    on each Temporal call past pytest's own timeout, so a test waits as long as it needs."""
+    return Settings(
+        task_queue=task_queue, service_fee_bps=500, temporal_rpc_timeout=timedelta(minutes=10)
+    )
 
 
 @dataclass
@@ -175,17 +185,19 @@ async def running_stack(
     """Seed the parties and run a worker on a task queue of this test's own."""
     seed_parties(engine)
     task_queue = f"orders-{uuid.uuid4().hex[:8]}"
-    platform = SimulatedVideoPlatform(engine)
-    policy = OrderPolicy(service_fee_bps=500, timings=timings)
-    rails = SimulatedPaymentRails(engine)
-    activities = {**worker_activities(engine, platform, rails), **(replace_activities or {})}
+    settings = stack_settings(task_queue)
+    activities = {
+        **worker_activities(engine, simulated_adapters(engine)),
+        **(replace_activities or {}),
+    }
     with ThreadPoolExecutor(max_workers=16) as executor:
         async with build_worker(client, task_queue, activities, executor):
             stack = Stack(
                 client=client,
                 engine=engine,
-                platform=platform,
-                service=OrderService(client, engine, task_queue, policy),
+                # The simulator's controls, over the state the worker's adapter reads.
+                platform=SimulatedVideoPlatform(engine),
+                service=order_service(client, engine, settings, timings),
                 task_queue=task_queue,
                 timings=timings,
             )

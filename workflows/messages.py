@@ -100,11 +100,6 @@ class Action(StrEnum):
     ESCROW_ALREADY_SETTLED = "escrow_already_settled"
 
 
-# A refund or release found the escrow already settled the other way: the ledger activities'
-# error type, which the workflow turns into a recorded outcome.
-ESCROW_ALREADY_SETTLED = "EscrowAlreadySettled"
-
-
 class Actor(Model):
     id: Id
     role: Role

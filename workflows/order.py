@@ -12,8 +12,8 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.errors import ErrorKind
     from workflows.messages import (
-        ESCROW_ALREADY_SETTLED,
         OPS_IN_TEMPORAL,
         SYSTEM,
         Action,
@@ -54,15 +54,6 @@ CLIENT_ID = SearchAttributeKey.for_keyword("ClientId")
 CREATOR_ID = SearchAttributeKey.for_keyword("CreatorId")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 
-# Error types an update fails with; the API maps them to HTTP statuses.
-INVALID_STATE = "InvalidState"
-FORBIDDEN = "Forbidden"
-# The acting user is not the order's client or creator: callers answer "no such order".
-NOT_A_PARTY = "NotAParty"
-INVALID_INPUT = "InvalidInput"
-REQUEST_ID_REUSED = "RequestIdReused"
-INSUFFICIENT_FUNDS = "InsufficientFunds"
-
 # Who may take each action in each status. Everything else is rejected by the validators.
 # In `published` the current publication narrows it (`_allowed`): while a republished video
 # awaits its post-publication review the reviewer judges it and the delivery cannot be accepted;
@@ -98,11 +89,11 @@ PERSISTENT = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=[
-        INSUFFICIENT_FUNDS,
-        "TransferConflict",
-        "LedgerError",
-        "VideoNotFound",
-        "VideoLinkedElsewhere",
+        ErrorKind.INSUFFICIENT_FUNDS,
+        ErrorKind.TRANSFER_CONFLICT,
+        ErrorKind.LEDGER_ERROR,
+        ErrorKind.VIDEO_NOT_FOUND,
+        ErrorKind.VIDEO_LINKED_ELSEWHERE,
     ],
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -233,7 +224,10 @@ class OrderWorkflow:
         try:
             await self._activity("freeze_escrow", self._terms)
         except ActivityError as e:
-            if not (isinstance(e.cause, ApplicationError) and e.cause.type == INSUFFICIENT_FUNDS):
+            if not (
+                isinstance(e.cause, ApplicationError)
+                and e.cause.type == ErrorKind.INSUFFICIENT_FUNDS
+            ):
                 raise
             self._refusal = e.cause.message
             await self._move(S.REFUSED, Action.REFUSE, SYSTEM, reason=self._refusal)
@@ -706,7 +700,10 @@ class OrderWorkflow:
             await self._activity(activity, self._terms)
         except ActivityError as e:
             cause = e.cause
-            if not (isinstance(cause, ApplicationError) and cause.type == ESCROW_ALREADY_SETTLED):
+            if not (
+                isinstance(cause, ApplicationError)
+                and cause.type == ErrorKind.ESCROW_ALREADY_SETTLED
+            ):
                 raise
             refunded = cause.details == ("refund",)
             await self._move(
@@ -821,14 +818,14 @@ class OrderWorkflow:
         if is_stranger(actor, self._terms.client_id, self._terms.creator_id):
             raise ApplicationError(
                 f"{actor.role} {actor.id} is not a party to order {self._terms.order_id}",
-                type=NOT_A_PARTY,
+                type=ErrorKind.NOT_A_PARTY,
                 non_retryable=True,
             )
         if actor.role not in ACTING_ROLES:
             # Before the status checks below: their answers would tell the order's status.
             raise ApplicationError(
                 f"the {actor.role} role takes no action on orders",
-                type=FORBIDDEN,
+                type=ErrorKind.FORBIDDEN,
                 non_retryable=True,
             )
         seen = self._requests.get((actor.id, req.request_id))
@@ -837,7 +834,7 @@ class OrderWorkflow:
         if seen is not None:
             raise ApplicationError(
                 f"request id {req.request_id} was already used for {seen}",
-                type=REQUEST_ID_REUSED,
+                type=ErrorKind.REQUEST_ID_REUSED,
                 non_retryable=True,
             )
         allowed = self._allowed()
@@ -849,18 +846,18 @@ class OrderWorkflow:
             raise ApplicationError(
                 f"cannot {action} order {self._terms.order_id}: it is {state}; "
                 f"allowed now: {self._describe(allowed)}",
-                type=INVALID_STATE,
+                type=ErrorKind.INVALID_STATE,
                 non_retryable=True,
             )
         if actor.role is not role:
             raise ApplicationError(
                 f"only the {role} may {action} order {self._terms.order_id}",
-                type=FORBIDDEN,
+                type=ErrorKind.FORBIDDEN,
                 non_retryable=True,
             )
         if isinstance(req, ReviewInput) and not req.approve and not req.reason:
             raise ApplicationError(
-                "a rejection needs a reason", type=INVALID_INPUT, non_retryable=True
+                "a rejection needs a reason", type=ErrorKind.INVALID_INPUT, non_retryable=True
             )
 
     def _allowed(self) -> dict[Action, Role]:

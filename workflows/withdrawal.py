@@ -9,13 +9,17 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.errors import ErrorKind
     from workflows.messages import PayoutOutcome, WithdrawalInput, WithdrawalResult
 
-INSUFFICIENT_FUNDS = "InsufficientFunds"
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[INSUFFICIENT_FUNDS, "TransferConflict", "LedgerError"],
+    non_retryable_error_types=[
+        ErrorKind.INSUFFICIENT_FUNDS,
+        ErrorKind.TRANSFER_CONFLICT,
+        ErrorKind.LEDGER_ERROR,
+    ],
 )
 TIMEOUT = timedelta(seconds=30)
 
@@ -37,7 +41,9 @@ class WithdrawalWorkflow:
             )
         except ActivityError as e:
             cause = e.cause
-            if not (isinstance(cause, ApplicationError) and cause.type == INSUFFICIENT_FUNDS):
+            if not (
+                isinstance(cause, ApplicationError) and cause.type == ErrorKind.INSUFFICIENT_FUNDS
+            ):
                 raise
             outcome = PayoutOutcome(succeeded=False, failure=cause.message)
             await self._close(input, outcome, holding=False)

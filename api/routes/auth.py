@@ -15,6 +15,7 @@ from api.schemas import ContactBody, Problem, SignUp, Token, UserPublic
 from services import auth, creators
 from services.auth import User
 from workflows.bounds import no_control
+from workflows.errors import ErrorKind
 
 router = APIRouter(tags=["identity"])
 
@@ -41,7 +42,7 @@ async def sign_up(body: SignUp, context: ContextDep) -> UserPublic:
             auth.sign_up, context.engine, body.username, body.password, body.role, body.display_name
         )
     except auth.UsernameTaken as e:
-        raise ApiError(409, f"the username {e.username!r} is taken") from e
+        raise ApiError(ErrorKind.CONFLICT, f"the username {e.username!r} is taken") from e
     return public(user)
 
 
@@ -75,7 +76,7 @@ async def log_in(
     try:
         no_control(form.username)  # no username has one, and PostgreSQL refuses a NUL
     except ValueError as e:
-        raise ApiError(422, f"username: {e}") from e
+        raise ApiError(ErrorKind.INVALID_INPUT, f"username: {e}") from e
     limiter = limits.login_limiter(request.app)
     # Counted before the password is checked, so concurrent guesses cannot overtake the limit.
     attempt = limiter.begin(form.username, limits.client_address(request))
@@ -87,7 +88,9 @@ async def log_in(
         limiter.abandon(attempt)  # the check could not run (database down): not a failure
         raise
     if user is None:
-        raise ApiError(401, "wrong username or password")  # the attempt stays counted
+        raise ApiError(
+            ErrorKind.UNAUTHENTICATED, "wrong username or password"
+        )  # the attempt stays counted
     limiter.succeeded(attempt)
     token, expires_at = await run_in_threadpool(
         auth.issue_token,

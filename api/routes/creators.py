@@ -10,7 +10,7 @@ from adapters.video_platform import LoginPlatform
 from api import cursors
 from api.cursors import SquarePosition
 from api.deps import ContextDep, CurrentUser, require
-from api.errors import ApiError
+from api.errors import ApiError, from_refusal
 from api.schemas import (
     AcceptingBody,
     ApplicationPublic,
@@ -25,15 +25,11 @@ from api.schemas import (
 from services import creators
 from services.creators import CreatorError, SortBy, SquareQuery
 from workflows.bounds import Category, Count, Fen
+from workflows.errors import ErrorKind
 from workflows.messages import Id, Role
 
 router = APIRouter(tags=["creators"])
 ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 409, 422)}
-STATUS_FOR_KIND = {"Conflict": 409, "InvalidState": 409, "NotFound": 404, "InvalidInput": 422}
-
-
-def failed(e: CreatorError) -> ApiError:
-    return ApiError(STATUS_FOR_KIND.get(e.kind, 409), e.message)
 
 
 def profile(context: ContextDep, creator_id: str) -> CreatorProfile:
@@ -80,14 +76,14 @@ def bind_account(body: BindAccountBody, user: CurrentUser, context: ContextDep) 
     try:
         creators.bind_xigua_account(
             context.engine,
-            context.platform,
+            context.adapters.platform,
             creator_id,
             LoginPlatform(body.login_platform),
             body.login_account,
             body.xigua_account_id,
         )
     except CreatorError as e:
-        raise failed(e) from e
+        raise from_refusal(e) from e
     return profile(context, creator_id)
 
 
@@ -98,7 +94,7 @@ def unbind_account(user: CurrentUser, context: ContextDep) -> CreatorProfile:
     try:
         creators.unbind_xigua_account(context.engine, creator_id)
     except CreatorError as e:
-        raise failed(e) from e
+        raise from_refusal(e) from e
     return profile(context, creator_id)
 
 
@@ -108,10 +104,10 @@ def apply(user: CurrentUser, context: ContextDep) -> ApplicationPublic:
     creator_id = creator_of(user, context)
     try:
         result = creators.apply_for_task(
-            context.engine, context.platform, creator_id, context.thresholds
+            context.engine, context.adapters.platform, creator_id, context.thresholds
         )
     except CreatorError as e:
-        raise failed(e) from e
+        raise from_refusal(e) from e
     checks = [CheckPublic(**vars(c)) for c in result.checks]
     return ApplicationPublic(
         approved=result.approved, checks=checks, unmet=[c for c in checks if not c.passed]
@@ -151,7 +147,10 @@ def creator_square(
     del user  # any signed-in user may browse
     after = cursors.decode(cursor, SquarePosition) if cursor else None
     if after is not None and (after.sort, after.descending) != (sort, descending):
-        raise ApiError(422, "invalid cursor: it is of a page in another order; keep sort as it was")
+        raise ApiError(
+            ErrorKind.INVALID_INPUT,
+            "invalid cursor: it is of a page in another order; keep sort as it was",
+        )
     query = SquareQuery(
         max_price_fen=max_price_fen,
         min_fans=min_fans,
@@ -189,9 +188,9 @@ def creator_card(
     try:
         row = creators.profile(context.engine, creator_id)
     except CreatorError as e:
-        raise failed(e) from e
+        raise from_refusal(e) from e
     if row.quote_fen is None:
-        raise ApiError(404, f"creator {creator_id} not found")
+        raise ApiError(ErrorKind.NOT_FOUND, f"creator {creator_id} not found")
     return _card(row)
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.deps import ContextDep, CurrentUser, require
-from api.routes.creators import creator_of, failed, profile
+from api.errors import from_refusal
+from api.routes.creators import creator_of, profile
 from api.schemas import CreatorProfile, JoinMcnBody, McnRequestPublic, Problem
 from services import mcn
 from services.creators import CreatorError
@@ -46,7 +47,7 @@ def ask_to_join(body: JoinMcnBody, user: CurrentUser, context: ContextDep) -> Mc
     try:
         return _public(mcn.ask_to_join(context.engine, creator_id, body.mcn_id))
     except CreatorError as e:
-        raise failed(e) from e
+        raise from_refusal(e) from e
 
 
 @router.get("/creators/me/mcn-requests", response_model=list[McnRequestPublic], responses=ERRORS)
@@ -69,7 +70,7 @@ def withdraw(request_id: RequestId, user: CurrentUser, context: ContextDep) -> M
     try:
         return _public(mcn.withdraw(context.engine, creator_id, request_id))
     except CreatorError as e:
-        raise failed(e) from e
+        raise from_refusal(e) from e
 
 
 @router.delete("/creators/me/mcn", response_model=CreatorProfile, responses=ERRORS)
@@ -115,4 +116,4 @@ def _answer(
     try:
         return _public(mcn.answer(context.engine, user.id, request_id, accept))
     except CreatorError as e:
-        raise failed(e) from e
+        raise from_refusal(e) from e

@@ -22,7 +22,7 @@ from api.deps import (
     RequiredIdempotencyKey,
     require,
 )
-from api.errors import ApiError, from_order_error, from_pending
+from api.errors import ApiError, from_pending, from_refusal
 from api.schemas import (
     ContactPublic,
     MarketingData,
@@ -42,6 +42,7 @@ from db import orders as projection
 from services import contacts, marketing
 from services.auth import User
 from services.orders import OrderError, OrderPending, OrderService, PlaceOrder
+from workflows.errors import ErrorKind
 from workflows.messages import (
     Action,
     ActionInput,
@@ -69,7 +70,7 @@ def _visible_order(context: ContextDep, user: User, order_id: str) -> Row[Any]:
     read: async routes call it through `run_in_threadpool`."""
     row = projection.find_order(context.engine, order_id, visible_to(user))
     if row is None:
-        raise ApiError(404, f"order {order_id} not found")
+        raise ApiError(ErrorKind.NOT_FOUND, f"order {order_id} not found")
     return row
 
 
@@ -102,8 +103,7 @@ async def place_order(
         except OrderPending as e:
             raise from_pending(e, keyed=True) from e
         except OrderError as e:
-            error = from_order_error(e)
-            return error.status_code, {"detail": error.detail}
+            raise from_refusal(e) from e
         return 201, OrderPublic.from_view(view, user.role).model_dump(mode="json")
 
     fingerprint = idempotency.request_hash("POST /orders", body.model_dump(mode="json"))
@@ -213,8 +213,7 @@ async def _act(
         except OrderPending as e:
             raise from_pending(e, keyed=key is not None) from e
         except OrderError as e:
-            error = from_order_error(e)
-            return error.status_code, {"detail": error.detail}
+            raise from_refusal(e) from e
         return 200, OrderPublic.from_view(view, user.role).model_dump(mode="json")
 
     fingerprint = idempotency.request_hash(
@@ -441,10 +440,15 @@ def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Contac
     other = row.creator_id if client_side else row.client_id
     try:
         number = contacts.virtual_number(
-            context.engine, context.numbers, order_id, OrderStatus(row.status), user.id, other
+            context.engine,
+            context.adapters.numbers,
+            order_id,
+            OrderStatus(row.status),
+            user.id,
+            other,
         )
     except contacts.NoContactYet as e:
-        raise ApiError(409, str(e)) from e
+        raise ApiError(ErrorKind.INVALID_STATE, str(e)) from e
     return ContactPublic(
         order_id=order_id,
         counterpart_role=Role.CREATOR if client_side else Role.CLIENT,

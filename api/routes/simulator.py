@@ -14,6 +14,7 @@ from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
 from api.schemas import EngagementBody, Problem, SimulatedAccountBody
 from services.orders import OrderNotFound
+from workflows.errors import ErrorKind
 from workflows.messages import Id, Role
 
 router = APIRouter(prefix="/simulator", tags=["video-platform simulator"])
@@ -33,7 +34,7 @@ def set_account(
     require(user, Role.OPS)
     owner = AccountOwner(login_platform=body.login_platform, login_account=body.login_account)
     metrics = AccountMetrics(**body.model_dump(exclude={"login_platform", "login_account"}))
-    context.platform.set_account(xigua_account_id, metrics, owner)
+    context.simulator.set_account(xigua_account_id, metrics, owner)
 
 
 @router.post("/videos/{video_id}/engagement", response_model=VideoStats, responses=ERRORS)
@@ -43,9 +44,9 @@ def add_engagement(
     """Add plays, likes, comments and shares to a video (its numbers as the platform shows)."""
     require(user, Role.OPS)
     try:
-        return context.platform.add_engagement(video_id, **body.model_dump())
+        return context.simulator.add_engagement(video_id, **body.model_dump())
     except VideoNotFound as e:
-        raise ApiError(404, f"video {video_id} not found") from e
+        raise ApiError(ErrorKind.NOT_FOUND, f"video {video_id} not found") from e
 
 
 @router.post("/videos/{video_id}/remove", status_code=204, responses=ERRORS)
@@ -53,9 +54,9 @@ async def remove_video(video_id: PlatformId, user: CurrentUser, context: Context
     """Take a video down, and tell its order, as the platform's webhook does (O9, O10)."""
     require(user, Role.OPS)
     try:
-        order_id = await run_in_threadpool(context.platform.remove, video_id)
+        order_id = await run_in_threadpool(context.simulator.remove, video_id)
     except VideoNotFound as e:
-        raise ApiError(404, f"video {video_id} not found") from e
+        raise ApiError(ErrorKind.NOT_FOUND, f"video {video_id} not found") from e
     if order_id is not None:
         orders = await context.orders()
         # An order that has already ended has nothing left to watch.

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import idempotency
 from api.deps import ContextDep, CurrentUser, IdempotencyKey, require
-from api.errors import ApiError
+from api.errors import ApiError, from_refusal
 from api.schemas import (
     CreatorEarningsPublic,
     PaymentPublic,
@@ -29,6 +29,7 @@ from services.auth import User
 from services.wallets import WalletError
 from services.withdrawals import withdraw
 from workflows.bounds import RowId
+from workflows.errors import ErrorKind
 from workflows.messages import Id, Role, WithdrawalInput
 
 router = APIRouter(tags=["wallet"])
@@ -91,12 +92,17 @@ async def top_up(
     async def charge() -> tuple[int, Any]:
         try:
             row = await run_in_threadpool(
-                wallets.top_up, context.engine, context.rails, user.id, body.amount_fen, payment_id
+                wallets.top_up,
+                context.engine,
+                context.adapters.payments,
+                user.id,
+                body.amount_fen,
+                payment_id,
             )
         except WalletError as e:
-            return (422 if e.kind == "InvalidInput" else 409), {"detail": e.message}
+            raise from_refusal(e) from e
         if row.status == "failed":
-            return 402, {"detail": f"the payment was declined: {row.failure}"}
+            raise ApiError(ErrorKind.PAYMENT_DECLINED, f"the payment was declined: {row.failure}")
         return 201, _public(row)
 
     fingerprint = idempotency.request_hash("POST /wallet/top-ups", body.model_dump())
@@ -131,7 +137,7 @@ async def withdrawal(
                 body.bank_account,
             )
         except WalletError as e:
-            return 422, {"detail": e.message}
+            raise from_refusal(e) from e
         request = WithdrawalInput(
             withdrawal_id=withdrawal_id,
             user_id=user.id,
@@ -149,7 +155,7 @@ async def withdrawal(
             and not result.succeeded
             and "insufficient balance" in (result.failure or "")
         ):
-            return 409, {"detail": result.failure}
+            raise ApiError(ErrorKind.INSUFFICIENT_FUNDS, result.failure or "insufficient balance")
         return (201 if result is not None else 202), _public(row)
 
     fingerprint = idempotency.request_hash("POST /wallet/withdrawals", body.model_dump())
@@ -163,7 +169,7 @@ def get_payment(
     """One of the caller's top-ups or withdrawals."""
     row = wallets.payment(context.engine, payment_id)
     if row is None or row.user_id != user.id:
-        raise ApiError(404, f"payment {payment_id} not found")
+        raise ApiError(ErrorKind.NOT_FOUND, f"payment {payment_id} not found")
     return JSONResponse(_public(row))
 
 

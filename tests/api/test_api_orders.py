@@ -155,7 +155,7 @@ async def test_placing_without_an_idempotency_key_answers_422_and_places_nothing
     body = {"creator_id": CREATOR.id, "product": "Tea", "requirements": "Pour it"}
     response = await api.http.post("/orders", json=body, headers=api.auth(CLIENT))
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert response.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
     assert order_count(api) == 0
     assert ledger.balance(api.stack.engine, ledger.client_account(CLIENT.id)) == CLIENT_FUNDS
 

@@ -25,8 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.payments import SimulatedPaymentRails
-from adapters.video_platform import SimulatedVideoPlatform
-from bootstrap import worker_activities
+from bootstrap import simulated_adapters, worker_activities
 from db import ledger, orders
 from services.orders import PlaceOrder, workflow_id
 from services.wallets import top_up
@@ -206,7 +205,7 @@ async def stack(
     dev_server_env: WorkflowEnvironment, postgres_engine: Engine, recorder: Recorder
 ) -> AsyncIterator[Stack]:
     engine = postgres_engine
-    real = worker_activities(engine, SimulatedVideoPlatform(engine), SimulatedPaymentRails(engine))
+    real = worker_activities(engine, simulated_adapters(engine))
     wrapped = {name: recorder.wrap(name, fn) for name, fn in real.items()}
     async with running_stack(
         dev_server_env.client, engine, TIMINGS, replace_activities=wrapped

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.payments import SimulatedPaymentRails
+from bootstrap import connect_temporal, order_service
+from config import Settings
 from db import ledger
 from scripts.run import wait_for_temporal
-from services.orders import OrderPolicy, OrderService, PlaceOrder
+from services.orders import OrderService, PlaceOrder
 from services.wallets import top_up
 from tests.chaos.support import (
     TO_PUBLISHED,
@@ -44,6 +44,7 @@ from tests.stack import (
     PRICE,
     Stack,
     running_stack,
+    stack_settings,
 )
 from workflows.messages import Action, OrderStatus, Timings
 
@@ -204,13 +205,13 @@ async def dev_server(children: Children, tmp_path: Path) -> AsyncIterator[DevSer
 
 @pytest.fixture
 async def stack(dev_server: DevServer, sqlite_engine: Engine) -> AsyncIterator[Stack]:
-    client = await Client.connect(dev_server.address, data_converter=pydantic_data_converter)
+    client = await connect_temporal(Settings(temporal_address=dev_server.address))
     async with running_stack(client, sqlite_engine) as s:
         yield s
 
 
 def service_for(stack: Stack, timings: Timings) -> OrderService:
-    return OrderService(stack.client, stack.engine, stack.task_queue, OrderPolicy(500, timings))
+    return order_service(stack.client, stack.engine, stack_settings(stack.task_queue), timings)
 
 
 async def place(stack: Stack, plan: Plan) -> str:

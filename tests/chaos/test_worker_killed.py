@@ -17,8 +17,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.video_platform import SimulatedVideoPlatform
+from bootstrap import order_service
 from db import ledger
-from services.orders import OrderPolicy, OrderService
 from tests.chaos.support import (
     TO_PUBLISHED,
     Children,
@@ -29,7 +29,15 @@ from tests.chaos.support import (
     wait_for_file,
     worker_env,
 )
-from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, seed_parties
+from tests.stack import (
+    CLIENT,
+    CLIENT_FUNDS,
+    CREATOR,
+    PRICE,
+    Stack,
+    seed_parties,
+    stack_settings,
+)
 from workflows.messages import Action, OrderStatus, OrderView, Timings
 
 pytestmark = pytest.mark.chaos
@@ -86,7 +94,7 @@ async def test_worker_killed_during_settlement_pays_exactly_once(
         client=client,
         engine=engine,
         platform=SimulatedVideoPlatform(engine),
-        service=OrderService(client, engine, task_queue, OrderPolicy(500, MANUAL)),
+        service=order_service(client, engine, stack_settings(task_queue), MANUAL),
         task_queue=task_queue,
         timings=MANUAL,
     )

@@ -26,9 +26,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.ledger import LedgerActivities
-from adapters.payments import SimulatedPaymentRails
-from adapters.video_platform import SimulatedVideoPlatform
-from bootstrap import build_worker, connect_temporal, worker_activities
+from bootstrap import build_worker, connect_temporal, simulated_adapters, worker_activities
 from config import get_settings
 from db.engine import make_engine
 from workflows.messages import OrderTerms
@@ -60,9 +58,7 @@ async def main(ready: Path, marker: Path | None) -> None:
     settings = get_settings()
     engine = make_engine(settings.database_url)
     client = await connect_temporal(settings)
-    activities = worker_activities(
-        engine, SimulatedVideoPlatform(engine), SimulatedPaymentRails(engine)
-    )
+    activities = worker_activities(engine, simulated_adapters(engine))
     if marker is not None:
         activities["release_escrow"] = _release_then_hang(engine, marker)
 

@@ -22,8 +22,8 @@ from adapters.video_platform import SimulatedVideoPlatform
 from db import ledger, orders
 from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, eventually, running_stack
 from tests.workflows.test_order_actions import order_at
+from workflows.errors import ErrorKind
 from workflows.messages import (
-    ESCROW_ALREADY_SETTLED,
     Action,
     LinkVideoRequest,
     OrderStatus,
@@ -271,7 +271,7 @@ def test_a_refund_after_a_release_fails_once_with_a_type_the_workflow_records(
     with pytest.raises(ApplicationError) as refused:
         money.refund(terms)
     assert (refused.value.type, refused.value.details, refused.value.non_retryable) == (
-        ESCROW_ALREADY_SETTLED,
+        ErrorKind.ESCROW_ALREADY_SETTLED,
         ("release",),
         True,
     )
