@@ -28,6 +28,7 @@ from adapters.payments import PayoutProvider
 from adapters.video_platform import VideoPlatform
 from config import Settings
 from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
+from workflows.legacy.order_v1 import OrderWorkflowV1
 from workflows.order import OrderWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
@@ -36,7 +37,11 @@ SEARCH_ATTRIBUTES = {
     "ClientId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "CreatorId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "NextDeadline": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "Escalated": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
 }
+# Every workflow type a worker runs: the order workflow, and the type orders placed before
+# issue 10 still run on until they end (docs/WORKFLOW_CHANGES.md).
+WORKFLOWS = [OrderWorkflow, OrderWorkflowV1, WithdrawalWorkflow]
 
 
 async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -97,7 +102,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OrderWorkflow, WithdrawalWorkflow],
+        workflows=WORKFLOWS,
         workflow_runner=CompiledOnceSandboxedWorkflowRunner(),
         activities=list(activities.values()),
         activity_executor=executor,

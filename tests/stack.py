@@ -24,20 +24,16 @@ from scripts.seed import onboard
 from services.orders import OrderPolicy, OrderService, PlaceOrder, workflow_id
 from services.users import create_user
 from services.wallets import top_up
+from workflows.actions import ACTIONS
 from workflows.messages import (
     Action,
-    ActionInput,
     Actor,
     Brief,
     OrderResult,
     OrderStatus,
     OrderView,
-    ReasonInput,
-    ReviewInput,
     Role,
-    ScriptInput,
     Timings,
-    VideoInput,
 )
 from workflows.order import OrderWorkflow
 
@@ -115,15 +111,7 @@ class Stack:
         request_id: str | None = None,
         **fields: Any,
     ) -> OrderView:
-        payload_type: type[ActionInput] = ActionInput
-        if "reason" in fields and "approve" not in fields:
-            payload_type = ReasonInput
-        if "approve" in fields:
-            payload_type = ReviewInput
-        if "text" in fields:
-            payload_type = ScriptInput
-        if "video_id" in fields:
-            payload_type = VideoInput
+        payload_type = ACTIONS[action].input
         payload = payload_type(actor=actor, request_id=request_id or self.request_id(), **fields)
         return await self.service.act(order_id, action, payload)
 

@@ -14,9 +14,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 import sandbox_runner
+from bootstrap import WORKFLOWS
 from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
-from workflows.order import OrderWorkflow
-from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
 
@@ -48,7 +47,7 @@ async def test_recorded_history_replays_with_the_current_code(name: str) -> None
     history = WorkflowHistory.from_json(name, RECORDED[name])
     # The worker's own sandbox runner: the histories must replay on what production runs.
     replayer = Replayer(
-        workflows=[OrderWorkflow, WithdrawalWorkflow],
+        workflows=WORKFLOWS,
         data_converter=pydantic_data_converter,
         workflow_runner=CompiledOnceSandboxedWorkflowRunner(),
     )
