@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.video_platform import LoginPlatform
 from services import usernames
@@ -82,6 +82,14 @@ class PlaceOrderRequest(Input):
     product: ProductName
     requirements: Prose
     due_date: date | None = None
+    script_due: AwareDatetime | None = Field(
+        default=None,
+        description="when the creator must deliver the script (rule D2); at least the configured "
+        "minimum ahead, else the order is refused (422)",
+    )
+    video_due: AwareDatetime | None = Field(
+        default=None, description="when the creator must deliver the video (D2); wins over due_date"
+    )
     skip_script: bool = False
     retention_days: int = Field(default=30, ge=30, le=3650)
     price_fen: int | None = Field(
@@ -115,6 +123,8 @@ class BriefPublic(BaseModel):
     product: str
     requirements: str
     due_date: date | None
+    script_due: datetime | None = None
+    video_due: datetime | None = None
 
 
 class OrderPublic(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, select
@@ -30,6 +30,7 @@ from db.engine import reading
 from db.orders import order_row, terms_of
 from db.schema import creators
 from services.creators import why_not_orderable
+from workflows.deadlines import due_date_problem
 from workflows.messages import (
     Action,
     ActionInput,
@@ -214,6 +215,10 @@ class OrderService:
                 f"{request.price_fen} fen you saw: nothing was frozen; order again at the new "
                 "quote if it suits you",
             )
+        # The brief's due dates drive the creator's deadlines (D2): refused before anything
+        # is frozen when they cannot be met.
+        if problem := due_date_problem(request.brief, datetime.now(UTC), self._policy.timings):
+            raise OrderError("InvalidInput", f"the brief's due dates: {problem}")
         return OrderTerms(
             order_id=request.order_id or uuid.uuid4().hex,
             client_id=request.client_id,

@@ -82,7 +82,8 @@ class Stack:
 
     async def place(self, creator: Actor = CREATOR, **kwargs: Any) -> OrderView:
         kwargs.setdefault("order_id", uuid.uuid4().hex)
-        request = PlaceOrder(client_id=CLIENT.id, creator_id=creator.id, brief=BRIEF, **kwargs)
+        kwargs.setdefault("brief", BRIEF)
+        request = PlaceOrder(client_id=CLIENT.id, creator_id=creator.id, **kwargs)
         self.placed.append(kwargs["order_id"])
         return await self.service.place(request)
 

@@ -89,7 +89,13 @@ async def place_order(
     request = PlaceOrder(
         client_id=user.id,
         creator_id=body.creator_id,
-        brief=Brief(product=body.product, requirements=body.requirements, due_date=body.due_date),
+        brief=Brief(
+            product=body.product,
+            requirements=body.requirements,
+            due_date=body.due_date,
+            script_due=body.script_due,
+            video_due=body.video_due,
+        ),
         skip_script=body.skip_script,
         retention_days=body.retention_days,
         order_id=order_id,
