@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -72,7 +73,7 @@ def assert_refunded_in_full(stack: Stack, order_id: str) -> None:
     assert money[ledger.escrow_account(order_id)] == 0
 
 
-async def accepted(stack: Stack, **kwargs: object) -> str:
+async def accepted(stack: Stack, **kwargs: Any) -> str:
     order_id = (await stack.place(**kwargs)).terms.order_id
     await stack.act(order_id, Action.ACCEPT, CREATOR)
     return order_id
@@ -83,7 +84,7 @@ async def test_every_waiting_status_shows_who_must_act_by_when_and_what_happens(
 ) -> None:
     # rules D1 D2
     order_id = (await stack.place()).terms.order_id
-    steps = [
+    steps: list[tuple[Action, Actor, dict[str, Any]]] = [
         (Action.ACCEPT, CREATOR, {}),
         (Action.SUBMIT_SCRIPT, CREATOR, {"text": "Open on the bottle."}),
         (Action.REVIEW_SCRIPT, REVIEWER, {"approve": True}),
@@ -95,9 +96,9 @@ async def test_every_waiting_status_shows_who_must_act_by_when_and_what_happens(
         (Action.ACCEPT_DELIVERY, CLIENT, {}),
     ]
     view = await stack.view(order_id)
-    for action, actor, fields in [(None, None, {}), *steps]:
-        if action is not None:
-            assert actor is not None
+    for step in [None, *steps]:
+        if step is not None:
+            action, actor, fields = step
             view = await stack.act(order_id, action, actor, **fields)
         rule = RULES[view.status]
         first = view.next[0]
