@@ -22,6 +22,8 @@ from workflows.bounds import (
 )
 from workflows.messages import (
     Action,
+    Deadline,
+    Extension,
     Id,
     NextStep,
     OrderStatus,
@@ -119,6 +121,21 @@ class VideoBody(Input):
     video_id: VideoId
 
 
+class ExtensionBody(Input):
+    due_at: AwareDatetime = Field(description="the new due date asked for (rule D4)")
+    reason: Explanation
+
+
+class ExtensionAnswerBody(Input):
+    grant: bool
+    reason: Explanation | None = None
+
+
+class MoveDeadlineBody(Input):
+    due_at: AwareDatetime = Field(description="the current deadline's new date (rules D4, P2)")
+    reason: Explanation
+
+
 class BriefPublic(BaseModel):
     product: str
     requirements: str
@@ -152,6 +169,11 @@ class OrderPublic(BaseModel):
     video_public: bool | None
     violation: str | None
     refusal: str | None
+    # Deadlines (D1-D5): who must act by when, and what happens then, as data.
+    deadlines: list[Deadline] = []
+    overdue: bool = False
+    escalated: bool = False
+    extension: Extension | None = None
 
     @classmethod
     def from_view(cls, view: OrderView, role: Role) -> OrderPublic:
@@ -179,6 +201,10 @@ class OrderPublic(BaseModel):
             video_public=view.video_public,
             violation=view.violation,
             refusal=view.refusal,
+            deadlines=view.deadlines,
+            overdue=view.overdue,
+            escalated=view.escalated,
+            extension=view.extension,
         )
 
 
