@@ -34,6 +34,7 @@ from adapters.video_platform import SimulatedVideoPlatform, VideoPlatform
 from config import Settings
 from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
 from services.orders import OrderPolicy, OrderService
+from workflows.legacy.order_v1 import OrderWorkflowV1
 from workflows.messages import Timings
 from workflows.order import OrderWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
@@ -43,7 +44,11 @@ SEARCH_ATTRIBUTES = {
     "ClientId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "CreatorId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "NextDeadline": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "Escalated": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
 }
+# Every workflow type a worker runs: the order workflow, and the type orders placed before
+# issue 10 still run on until they end (docs/WORKFLOW_CHANGES.md).
+WORKFLOWS = [OrderWorkflow, OrderWorkflowV1, WithdrawalWorkflow]
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OrderWorkflow, WithdrawalWorkflow],
+        workflows=WORKFLOWS,
         workflow_runner=CompiledOnceSandboxedWorkflowRunner(),
         activities=list(activities.values()),
         activity_executor=executor,

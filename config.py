@@ -61,18 +61,26 @@ class Settings(BaseSettings):
     service_fee_bps: int = Field(default=500, ge=0, le=10_000)
     default_retention_days: int = Field(default=30, ge=30)
 
+    # Every duration of an order (B4, D2, D3), copied into the order at placement.
     accept_window: Duration = timedelta(hours=24)
     auto_accept_after: Duration = timedelta(days=7)
     retention_day: Duration = timedelta(days=1)
     video_check_every: Duration = timedelta(days=1)
+    script_due_after: Duration = timedelta(days=3)
+    video_due_after: Duration = timedelta(days=7)
+    overdue_grace: Duration = timedelta(days=7)
+    review_within: Duration = timedelta(hours=24)
+    client_confirm_within: Duration = timedelta(days=3)
+    publish_within: Duration = timedelta(days=3)
+    accept_reminder_before: Duration = timedelta(hours=2)
+    reminder_before_long: Duration = timedelta(hours=24)
+    reminder_before_short: Duration = timedelta(hours=2)
+    long_deadline: Duration = timedelta(days=2)
+    min_creator_time: Duration = timedelta(days=1)
+    max_due_ahead: Duration = timedelta(days=365)
 
     def timings(self) -> Timings:
-        return Timings(
-            accept_window=self.accept_window,
-            auto_accept_after=self.auto_accept_after,
-            retention_day=self.retention_day,
-            video_check_every=self.video_check_every,
-        )
+        return Timings(**{name: getattr(self, name) for name in Timings.model_fields})
 
 
 @lru_cache

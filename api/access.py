@@ -7,13 +7,11 @@ from sqlalchemy import ColumnElement, true
 from db.orders import awaiting_review
 from db.schema import orders
 from services.auth import User
+from workflows.actions import ACTIONS
 from workflows.messages import Action, Role
-from workflows.order import ALLOWED
 
-# The one role that may take each user action (the workflow's own table, inverted).
-ROLE_FOR_ACTION: dict[Action, Role] = {
-    action: role for allowed in ALLOWED.values() for action, role in allowed.items()
-}
+# The one role that may take each user action, from the workflow's action table.
+ROLE_FOR_ACTION: dict[Action, Role] = {action: spec.role for action, spec in ACTIONS.items()}
 
 
 def visible_to(user: User) -> ColumnElement[bool]:

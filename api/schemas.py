@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.video_platform import LoginPlatform
 from services import usernames
@@ -22,6 +22,8 @@ from workflows.bounds import (
 )
 from workflows.messages import (
     Action,
+    Deadline,
+    Extension,
     Id,
     NextStep,
     OrderStatus,
@@ -82,6 +84,14 @@ class PlaceOrderRequest(Input):
     product: ProductName
     requirements: Prose
     due_date: date | None = None
+    script_due: AwareDatetime | None = Field(
+        default=None,
+        description="when the creator must deliver the script (rule D2); at least the configured "
+        "minimum ahead, else the order is refused (422)",
+    )
+    video_due: AwareDatetime | None = Field(
+        default=None, description="when the creator must deliver the video (D2); wins over due_date"
+    )
     skip_script: bool = False
     retention_days: int = Field(default=30, ge=30, le=3650)
     price_fen: int | None = Field(
@@ -111,10 +121,27 @@ class VideoBody(Input):
     video_id: VideoId
 
 
+class ExtensionBody(Input):
+    due_at: AwareDatetime = Field(description="the new due date asked for (rule D4)")
+    reason: Explanation
+
+
+class ExtensionAnswerBody(Input):
+    grant: bool
+    reason: Explanation | None = None
+
+
+class MoveDeadlineBody(Input):
+    due_at: AwareDatetime = Field(description="the current deadline's new date (rules D4, P2)")
+    reason: Explanation
+
+
 class BriefPublic(BaseModel):
     product: str
     requirements: str
     due_date: date | None
+    script_due: datetime | None = None
+    video_due: datetime | None = None
 
 
 class OrderPublic(BaseModel):
@@ -142,6 +169,11 @@ class OrderPublic(BaseModel):
     video_public: bool | None
     violation: str | None
     refusal: str | None
+    # Deadlines (D1-D5): who must act by when, and what happens then, as data.
+    deadlines: list[Deadline] = []
+    overdue: bool = False
+    escalated: bool = False
+    extension: Extension | None = None
 
     @classmethod
     def from_view(cls, view: OrderView, role: Role) -> OrderPublic:
@@ -169,6 +201,10 @@ class OrderPublic(BaseModel):
             video_public=view.video_public,
             violation=view.violation,
             refusal=view.refusal,
+            deadlines=view.deadlines,
+            overdue=view.overdue,
+            escalated=view.escalated,
+            extension=view.extension,
         )
 
 

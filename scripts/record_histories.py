@@ -3,8 +3,10 @@
     python -m scripts.record_histories                    # every path
     python -m scripts.record_histories cancel_requested   # only the paths named
 
-Run it when a deliberate, patched change of OrderWorkflow should be captured as a new
-baseline (keep the old files: old histories must keep replaying). See docs/WORKFLOW_CHANGES.md.
+Run it when a deliberate, patched change of the order workflow should be captured as a new
+baseline (keep the old files: old histories must keep replaying). The files of orders of the
+old type, `OrderWorkflow`, are `order_*.v1.json`; they are never re-recorded. See
+docs/WORKFLOW_CHANGES.md.
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ from services.orders import OrderError
 from services.wallets import start_withdrawal
 from services.withdrawals import withdraw
 from temporal_bins import temporal_test_server
-from tests.stack import CLIENT, CREATOR, REVIEWER, Stack, running_stack
+from tests.stack import CLIENT, CREATOR, REVIEWER, Stack, eventually, running_stack
 from workflows.bounds import MAX_PAYMENT_FEN
-from workflows.messages import Action, WithdrawalInput
+from workflows.messages import Action, Actor, OrderView, Role, WithdrawalInput
 
 HISTORIES = Path(__file__).resolve().parents[1] / "tests" / "histories"
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+OPS = Actor(id="ops-1", role=Role.OPS)
 Path_ = Callable[[Stack, WorkflowEnvironment, str], Awaitable[None]]
 
 
@@ -125,6 +129,71 @@ async def cancel_refused(stack: Stack, env: WorkflowEnvironment, order_id: str) 
     await env.sleep(31 * DAY)
 
 
+async def _until(
+    stack: Stack, order_id: str, what: str, holds: Callable[[OrderView], bool]
+) -> None:
+    async def reached() -> bool:
+        return holds(await stack.view(order_id))
+
+    await eventually(reached, what)
+
+
+async def overdue_cancelled(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    await env.sleep(3 * DAY + HOUR)  # reminded a day before, then overdue
+    await _until(stack, order_id, "overdue", lambda v: v.overdue)
+    await env.sleep(7 * DAY)  # the grace passes: cancelled, refunded
+
+
+async def overdue_cancelled_by_client(
+    stack: Stack, env: WorkflowEnvironment, order_id: str
+) -> None:
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    due = (await stack.view(order_id)).deadlines[0].due_at
+    await stack.act(
+        order_id, Action.REQUEST_EXTENSION, CREATOR, due_at=due + DAY, reason="more footage"
+    )
+    await env.sleep(3 * DAY + HOUR)  # the request lapses, the script is overdue
+    await _until(stack, order_id, "overdue", lambda v: v.overdue)
+    await stack.act(order_id, Action.CANCEL_OVERDUE, CLIENT, reason="too late")
+
+
+async def silent_client(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    """Escalated review, then every client deadline passes: confirmed, published, accepted."""
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="v1")
+    await env.sleep(DAY + HOUR)
+    await _until(stack, order_id, "escalated", lambda v: v.escalated)
+    await stack.act(order_id, Action.REVIEW_SCRIPT, REVIEWER, approve=True)
+    await env.sleep(3 * DAY + HOUR)
+    await _until(stack, order_id, "script confirmed", lambda v: v.status.value == "video_pending")
+    await stack.act(order_id, Action.SUBMIT_VIDEO, CREATOR, video_id="v-silent")
+    await stack.act(order_id, Action.REVIEW_VIDEO, REVIEWER, approve=True)
+    await env.sleep(3 * DAY + HOUR)
+    await _until(stack, order_id, "video confirmed", lambda v: v.status.value == "awaiting_publish")
+    await env.sleep(3 * DAY + HOUR)
+    await _until(stack, order_id, "published", lambda v: v.status.value == "published")
+    await env.sleep(8 * DAY)
+    await _until(stack, order_id, "accepted", lambda v: v.status.value == "in_retention")
+    await env.sleep(31 * DAY)
+
+
+async def extension_granted(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    due = (await stack.view(order_id)).deadlines[0].due_at
+    await stack.act(
+        order_id, Action.REQUEST_EXTENSION, CREATOR, due_at=due + DAY, reason="the actor is ill"
+    )
+    await stack.act(order_id, Action.ANSWER_EXTENSION, CLIENT, grant=True)
+    await stack.act(order_id, Action.MOVE_DEADLINE, OPS, due_at=due + 2 * DAY, reason="holiday")
+    await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="v1")
+    await stack.act(order_id, Action.REVIEW_SCRIPT, REVIEWER, approve=True)
+    await stack.act(order_id, Action.CONFIRM_SCRIPT, CLIENT)
+    await env.sleep(7 * DAY + HOUR)
+    await _until(stack, order_id, "overdue", lambda v: v.overdue)
+    await env.sleep(7 * DAY)
+
+
 PATHS: dict[str, Path_] = {
     "accepted": accepted,
     "auto_accepted_after_republish": auto_accepted,
@@ -136,6 +205,10 @@ PATHS: dict[str, Path_] = {
     "refused": refused,
     "cancel_requested": cancel_requested,
     "cancel_refused": cancel_refused,
+    "overdue_cancelled": overdue_cancelled,
+    "overdue_cancelled_by_client": overdue_cancelled_by_client,
+    "silent_client": silent_client,
+    "extension_granted": extension_granted,
 }
 
 

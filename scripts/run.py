@@ -58,6 +58,7 @@ def dev_server_command(address: str) -> list[str]:
         "--search-attribute", "ClientId=Keyword",
         "--search-attribute", "CreatorId=Keyword",
         "--search-attribute", "NextDeadline=Datetime",
+        "--search-attribute", "Escalated=Bool",
         "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
         "--ip", host,
         "--port", port,

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Row
@@ -31,6 +31,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from db.orders import order_row, terms_of
 from services.creators import orderable_creator
+from workflows.deadlines import due_date_problem
 from workflows.errors import ErrorKind, Refusal
 from workflows.messages import (
     Action,
@@ -244,6 +245,10 @@ class OrderService:
                 f"{request.price_fen} fen you saw: nothing was frozen; order again at the new "
                 "quote if it suits you",
             )
+        # The brief's due dates drive the creator's deadlines (D2): refused before anything
+        # is frozen when they cannot be met.
+        if problem := due_date_problem(request.brief, datetime.now(UTC), self._policy.timings):
+            raise OrderError(ErrorKind.INVALID_INPUT, f"the brief's due dates: {problem}")
         return _terms(request, creator, price, self._policy.fee_for(price))
 
     async def act(self, order_id: str, action: Action, request: ActionInput) -> OrderView:

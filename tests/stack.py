@@ -26,20 +26,16 @@ from scripts.seed import onboard
 from services.orders import OrderService, PlaceOrder, workflow_id
 from services.users import create_user
 from services.wallets import top_up
+from workflows.actions import ACTIONS
 from workflows.messages import (
     Action,
-    ActionInput,
     Actor,
     Brief,
     OrderResult,
     OrderStatus,
     OrderView,
-    ReasonInput,
-    ReviewInput,
     Role,
-    ScriptInput,
     Timings,
-    VideoInput,
 )
 from workflows.order import OrderWorkflow
 
@@ -96,7 +92,8 @@ class Stack:
 
     async def place(self, creator: Actor = CREATOR, **kwargs: Any) -> OrderView:
         kwargs.setdefault("order_id", uuid.uuid4().hex)
-        request = PlaceOrder(client_id=CLIENT.id, creator_id=creator.id, brief=BRIEF, **kwargs)
+        kwargs.setdefault("brief", BRIEF)
+        request = PlaceOrder(client_id=CLIENT.id, creator_id=creator.id, **kwargs)
         self.placed.append(kwargs["order_id"])
         return await self.service.place(request)
 
@@ -125,15 +122,7 @@ class Stack:
         request_id: str | None = None,
         **fields: Any,
     ) -> OrderView:
-        payload_type: type[ActionInput] = ActionInput
-        if "reason" in fields and "approve" not in fields:
-            payload_type = ReasonInput
-        if "approve" in fields:
-            payload_type = ReviewInput
-        if "text" in fields:
-            payload_type = ScriptInput
-        if "video_id" in fields:
-            payload_type = VideoInput
+        payload_type = ACTIONS[action].input
         payload = payload_type(actor=actor, request_id=request_id or self.request_id(), **fields)
         return await self.service.act(order_id, action, payload)
 

@@ -82,10 +82,23 @@ class Action(StrEnum):
     REPUBLISH = "republish"
     REVIEW_PUBLICATION = "review_publication"
     ACCEPT_DELIVERY = "accept_delivery"
+    # Deadlines (D2, D4): the client's way out of a late delivery, extensions, ops moving one.
+    CANCEL_OVERDUE = "cancel_overdue"
+    REQUEST_EXTENSION = "request_extension"
+    ANSWER_EXTENSION = "answer_extension"
+    MOVE_DEADLINE = "move_deadline"
     # Done by the system: timers, the video platform, the ledger.
     REFUSE = "refuse"
     AUTO_CANCEL = "auto_cancel"
     AUTO_ACCEPT = "auto_accept"
+    AUTO_CONFIRM_SCRIPT = "auto_confirm_script"
+    AUTO_CONFIRM_VIDEO = "auto_confirm_video"
+    AUTO_PUBLISH = "auto_publish"
+    OVERDUE = "overdue"
+    OVERDUE_CANCEL = "overdue_cancel"
+    ESCALATE = "escalate"
+    REMIND = "remind"
+    EXTENSION_LAPSED = "extension_lapsed"
     VIDEO_REMOVED = "video_removed"
     RETENTION_VIOLATED = "retention_violated"
     RETENTION_ENDED = "retention_ended"
@@ -121,12 +134,33 @@ class Timings(Model):
     # How often the published video is checked: its numbers recorded (O11) and, during
     # retention, that it is still public (O9).
     video_check_every: timedelta = timedelta(days=1)
+    # The deadlines of D2. Orders placed before them replay with these defaults, unused.
+    script_due_after: timedelta = timedelta(days=3)
+    video_due_after: timedelta = timedelta(days=7)
+    overdue_grace: timedelta = timedelta(days=7)
+    review_within: timedelta = timedelta(hours=24)
+    client_confirm_within: timedelta = timedelta(days=3)
+    publish_within: timedelta = timedelta(days=3)
+    # Reminders (D3): the creator this long before the accept window closes; every other
+    # party the long offset before a deadline at least `long_deadline` away, else the short.
+    accept_reminder_before: timedelta = timedelta(hours=2)
+    reminder_before_long: timedelta = timedelta(hours=24)
+    reminder_before_short: timedelta = timedelta(hours=2)
+    long_deadline: timedelta = timedelta(days=2)
+    # The least time a due date of the brief must leave the creator, and how far ahead it
+    # may be (O1, D2); checked at placement.
+    min_creator_time: timedelta = timedelta(days=1)
+    max_due_ahead: timedelta = timedelta(days=365)
 
 
 class Brief(Model):
     product: Product
     requirements: Text
+    # The video's due date (O1); `video_due` says it to the minute and wins.
     due_date: date | None = None
+    # When the creator must deliver the script and the video (D2); else the defaults of Timings.
+    script_due: datetime | None = None
+    video_due: datetime | None = None
 
 
 class OrderTerms(Model):
@@ -174,6 +208,25 @@ class ReasonInput(ActionInput):
     reason: Reason
 
 
+class ExtensionInput(ActionInput):
+    """The creator asks the client for more time on the deadline it faces (D4)."""
+
+    due_at: datetime
+    reason: Reason
+
+
+class ExtensionAnswer(ActionInput):
+    grant: bool
+    reason: Reason | None = None
+
+
+class MoveDeadlineInput(ActionInput):
+    """Ops move the order's current deadline (D4, P2), always with a reason."""
+
+    due_at: datetime
+    reason: Reason
+
+
 class ReviewInput(ActionInput):
     approve: bool
     reason: Reason | None = None
@@ -197,6 +250,65 @@ class NextStep(Model):
     actions: list[Action]
     deadline: datetime | None = None
     at_deadline: str | None = None
+    outcome: Outcome | None = None
+
+
+class DeadlineKind(StrEnum):
+    ACCEPT = "accept"
+    SCRIPT = "script"
+    SCRIPT_REVIEW = "script_review"
+    SCRIPT_CONFIRM = "script_confirm"
+    VIDEO = "video"
+    VIDEO_REVIEW = "video_review"
+    VIDEO_CONFIRM = "video_confirm"
+    PUBLISH = "publish"
+    PUBLICATION_REVIEW = "publication_review"
+    ACCEPTANCE = "acceptance"
+    RETENTION = "retention"
+    # After an overdue delivery: the grace before the order is cancelled (D2).
+    GRACE = "grace"
+    # The client's answer to an extension request: it lapses at the deadline it asks to move.
+    EXTENSION = "extension"
+
+
+class Outcome(StrEnum):
+    """What the system does when a deadline passes with nobody acting (D2)."""
+
+    AUTO_CANCEL = "auto_cancel"
+    OVERDUE = "overdue"
+    GRACE_CANCEL = "grace_cancel"
+    ESCALATE = "escalate"
+    AUTO_CONFIRM_SCRIPT = "auto_confirm_script"
+    AUTO_CONFIRM_VIDEO = "auto_confirm_video"
+    AUTO_PUBLISH = "auto_publish"
+    AUTO_ACCEPT = "auto_accept"
+    RETENTION_END = "retention_end"
+    LAPSE_EXTENSION = "lapse_extension"
+
+
+class Deadline(Model):
+    """One open deadline of an order: data, so it can be moved or paused while it runs (D1)."""
+
+    kind: DeadlineKind
+    # Who must act before it; the system for the end of retention, where nobody must.
+    party: Role
+    due_at: datetime
+    outcome: Outcome
+    opened_at: datetime
+    # Reminders (D3), as offsets before due_at, and those already written.
+    reminders: list[timedelta] = []
+    reminded: list[timedelta] = []
+    # Set while paused (D5): the time that was left, which runs on at resume.
+    paused_remaining: timedelta | None = None
+
+
+class Extension(Model):
+    """An extension request awaiting the client's answer (D4)."""
+
+    kind: DeadlineKind
+    due_at: datetime
+    reason: str
+    asked_at: datetime
 
 
 class Review(Model):
@@ -246,6 +358,11 @@ class OrderView(Model):
     video_public: bool | None = None
     violation: str | None = None
     refusal: str | None = None
+    # Deadlines (D1-D5); absent from orders of the workflow before them.
+    deadlines: list[Deadline] = []
+    overdue: bool = False
+    escalated: bool = False
+    extension: Extension | None = None
 
 
 class Transition(Model):

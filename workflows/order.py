@@ -1,18 +1,45 @@
-"""OrderWorkflow: one Xigua propagation-task order, from placement to the end of retention."""
+"""OrderWorkflow: one Xigua propagation-task order, from placement to the end of retention.
+
+Registered as the `Order` type; orders started before issue 10 run on `OrderWorkflow`
+(workflows/legacy/order_v1.py). Same updates, query and signal under the same names, so
+callers need not know which type an order runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.errors import ErrorKind
+    from activities.credit import CreditActivities
+    from activities.ledger import LedgerActivities
+    from activities.projection import ProjectionActivities
+    from activities.video import VideoActivities
+    from workflows.actions import ACTING_ROLES, ACTIONS, allowed_now
+    from workflows.common import (
+        ACTIVITY_TIMEOUT,
+        CLIENT_ID,
+        CREATOR_ID,
+        ESCALATED,
+        ESCROW_ALREADY_SETTLED,
+        FORBIDDEN,
+        INSUFFICIENT_FUNDS,
+        INVALID_INPUT,
+        INVALID_STATE,
+        NEXT_DEADLINE,
+        NOT_A_PARTY,
+        ORDER_STATUS,
+        PERSISTENT,
+        REQUEST_ID_REUSED,
+    )
+    from workflows.deadlines import EXTENSION, GRACE, PUBLICATION_REVIEW, RULES, open_deadline
     from workflows.messages import (
         OPS_IN_TEMPORAL,
         SYSTEM,
@@ -20,13 +47,20 @@ with workflow.unsafe.imports_passed_through():
         ActionInput,
         Actor,
         CreditPenalty,
+        Deadline,
+        DeadlineKind,
+        Extension,
+        ExtensionAnswer,
+        ExtensionInput,
         LinkVideoRequest,
-        NextStep,
+        MoveDeadlineInput,
         Notification,
         OrderInput,
         OrderResult,
         OrderStatus,
+        OrderTerms,
         OrderView,
+        Outcome,
         ProjectionWrite,
         Publication,
         PublishRequest,
@@ -45,129 +79,143 @@ with workflow.unsafe.imports_passed_through():
         VideoSample,
         is_stranger,
     )
+    from workflows.state import OrderState
+    from workflows.view import describe, next_steps, view_of
 
 S = OrderStatus
+K = DeadlineKind
 _Reviewable = TypeVar("_Reviewable", Script, Video, Publication)
 
-ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
-CLIENT_ID = SearchAttributeKey.for_keyword("ClientId")
-CREATOR_ID = SearchAttributeKey.for_keyword("CreatorId")
-NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+# Re-exported for callers that name the order's search attributes and error types.
+__all__ = [
+    "ACTIONS",
+    "CLIENT_ID",
+    "CREATOR_ID",
+    "ESCALATED",
+    "NEXT_DEADLINE",
+    "NOT_A_PARTY",
+    "ORDER_STATUS",
+    "OrderWorkflow",
+]
 
-# Who may take each action in each status. Everything else is rejected by the validators.
-# In `published` the current publication narrows it (`_allowed`): while a republished video
-# awaits its post-publication review the reviewer judges it and the delivery cannot be accepted;
-# otherwise there is nothing to review.
-ALLOWED: dict[OrderStatus, dict[Action, Role]] = {
-    S.AWAITING_ACCEPTANCE: {
-        Action.ACCEPT: Role.CREATOR,
-        Action.DECLINE: Role.CREATOR,
-        Action.CANCEL: Role.CLIENT,
-    },
-    S.SCRIPT_PENDING: {Action.SUBMIT_SCRIPT: Role.CREATOR},
-    S.SCRIPT_IN_REVIEW: {Action.REVIEW_SCRIPT: Role.REVIEWER},
-    S.SCRIPT_AWAITING_CLIENT: {
-        Action.CONFIRM_SCRIPT: Role.CLIENT,
-        Action.REJECT_SCRIPT: Role.CLIENT,
-    },
-    S.VIDEO_PENDING: {Action.SUBMIT_VIDEO: Role.CREATOR},
-    S.VIDEO_IN_REVIEW: {Action.REVIEW_VIDEO: Role.REVIEWER},
-    S.VIDEO_AWAITING_CLIENT: {Action.CONFIRM_VIDEO: Role.CLIENT, Action.REJECT_VIDEO: Role.CLIENT},
-    S.AWAITING_PUBLISH: {Action.PUBLISH: Role.CLIENT},
-    S.PUBLISHED: {
-        Action.ACCEPT_DELIVERY: Role.CLIENT,
-        Action.REPUBLISH: Role.CREATOR,
-        Action.REVIEW_PUBLICATION: Role.REVIEWER,
-    },
-}
-
-# The roles that take any action; the others (ops, MCNs, the system) are refused outright.
-ACTING_ROLES = frozenset(role for allowed in ALLOWED.values() for role in allowed.values())
-
-# Money and the video platform must eventually succeed: retry until they do, slowly.
-PERSISTENT = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[
-        ErrorKind.INSUFFICIENT_FUNDS,
-        ErrorKind.TRANSFER_CONFLICT,
-        ErrorKind.LEDGER_ERROR,
-        ErrorKind.VIDEO_NOT_FOUND,
-        ErrorKind.VIDEO_LINKED_ELSEWHERE,
-    ],
-)
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Orders started with this patch answer a cancellation request in Temporal as an ops
-# cancellation (docs/WORKFLOW_CHANGES.md).
-CANCEL_REQUESTS_PATCH = "cancel-request-as-ops-action"
-
-# Patches (docs/WORKFLOW_CHANGES.md). A republish links the video, as a submission does, and
-# leaves it awaiting its post-publication review (O10).
-REVIEWED_REPUBLISH = "republish-linked-and-reviewed"
+# Who is told of a reminder or an escalation, by the party's role (D3).
+_REVIEWERS = "reviewers"
 
 
-@workflow.defn
+@workflow.defn(name="Order")
 class OrderWorkflow:
-    """One order's whole lifecycle (SPEC O1-O12); the source of truth for its state.
+    """One order's whole lifecycle (SPEC O1-O12, D1-D5); the source of truth for its state.
 
     Updates: placed (waits for the escrow freeze, for the placing caller), and one per user
-    action, each validated against the status and the acting user:
+    action of workflows/actions.py, each validated against the status and the acting user:
       accept, decline, cancel, submit_script, review_script, confirm_script, reject_script,
       submit_video, review_video, confirm_video, reject_video, publish, republish,
-      review_publication, accept_delivery. Each returns the order's view after the action.
+      review_publication, accept_delivery, cancel_overdue, request_extension,
+      answer_extension, move_deadline. Each returns the order's view after the action.
     Signals: video_removed (from the video-platform adapter).
     Queries: view.
+
+    `run` waits on one condition: something changed, or the nearest deadline, reminder or
+    video check is due; then applies what is due under the lock.
     """
 
     @workflow.init
     def __init__(self, input: OrderInput) -> None:
-        self._terms = input.terms
-        self._timings = input.timings
-        self._status = S.PLACING
-        self._placed_at = workflow.now()
-        self._seq = 0
+        self._state = OrderState(terms=input.terms, timings=input.timings, placed_at=workflow.now())
         self._lock = asyncio.Lock()
-        # (actor id, request id) -> the action it applied; replays answer without applying.
-        self._requests: dict[tuple[str, str], Action] = {}
-        self._accepted_at: datetime | None = None
-        self._scripts: list[Script] = []
-        self._videos: list[Video] = []
-        self._publications: list[Publication] = []
-        self._video_public: bool | None = None
-        self._delivery_accepted_at: datetime | None = None
-        self._violation: str | None = None
-        self._refusal: str | None = None
-        self._deadline_attr: datetime | None = None
-        self._placement_recorded = False
-        self._samples = 0
-        self._next_check = workflow.now()  # set for real at the first publication
 
     # ------------------------------------------------------------------ the lifecycle
 
     @workflow.run
     async def run(self, input: OrderInput) -> OrderResult:
-        if workflow.patched(CANCEL_REQUESTS_PATCH):
-            await self._shielded_from_cancel_requests()
-        else:
-            # Orders started before: a cancellation request still stops them where they
-            # wait, and `scripts.admin stranded-orders` settles them (docs/OPERATIONS.md).
-            await self._lifecycle()
-            await workflow.wait_condition(workflow.all_handlers_finished)
-        return OrderResult(
-            order_id=self._terms.order_id, status=self._status, violation=self._violation
-        )
+        await self._shielded_from_cancel_requests()
+        s = self._state
+        return OrderResult(order_id=s.terms.order_id, status=s.status, violation=s.violation)
 
     async def _lifecycle(self) -> None:
         async with self._lock:
             await self._place()
-        if self._status is S.AWAITING_ACCEPTANCE:
-            await self._await_acceptance()
-        # Every step between acceptance and publishing is driven by updates, without timers.
-        await workflow.wait_condition(
-            lambda: self._status in (S.PUBLISHED, S.IN_RETENTION) or self._status.is_final
-        )
-        while self._status in (S.PUBLISHED, S.IN_RETENTION):
-            await self._watch_video()
+        while not self._state.status.is_final:
+            await self._wait_for_change_or_due()
+            await self._apply_due()
+
+    async def _wait_for_change_or_due(self) -> None:
+        s = self._state
+        changes = s.changes
+        wake = s.next_wake()
+
+        def moved() -> bool:
+            return s.changes != changes or s.status.is_final
+
+        if wake is None:
+            await workflow.wait_condition(moved)
+            return
+        remaining = wake - workflow.now()
+        if remaining <= timedelta(0):
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(moved, timeout=remaining)
+
+    async def _apply_due(self) -> None:
+        """One thing that is due, if any: the loop comes back for the next at once."""
+        s = self._state
+        now = workflow.now()
+        async with self._lock:
+            if s.status.is_final:
+                return
+            if s.status is S.IN_RETENTION and s.video_public is False:
+                await self._violate("the video was not public when the retention period began")
+                return
+            if (due := s.first_due(now)) is not None:
+                await self._apply(due)
+                return
+            if reminders := s.reminders_due(now):
+                deadline, offset = reminders[0]
+                await self._remind(deadline, offset)
+                return
+        watched = s.status in (S.PUBLISHED, S.IN_RETENTION)
+        if watched and s.next_check is not None and now >= s.next_check:
+            await self._check_video(judge=True)
+
+    async def _apply(self, deadline: Deadline) -> None:
+        """The deadline's outcome (D2): a transition by the system, the rule as its reason."""
+        s, t = self._state, self._state.timings
+        match deadline.outcome:
+            case Outcome.AUTO_CANCEL:
+                reason = f"rule O2: not accepted within {t.accept_window}"
+                await self._cancel(SYSTEM, Action.AUTO_CANCEL, reason)
+            case Outcome.OVERDUE:
+                await self._overdue(deadline)
+            case Outcome.GRACE_CANCEL:
+                reason = f"rule D2: overdue, and nobody acted within the grace of {t.overdue_grace}"
+                await self._cancel(SYSTEM, Action.OVERDUE_CANCEL, reason)
+            case Outcome.ESCALATE:
+                await self._escalate(deadline)
+            case Outcome.AUTO_CONFIRM_SCRIPT:
+                reason = f"rule D2: the client did not answer within {t.client_confirm_within}"
+                await self._confirm_script(SYSTEM, Action.AUTO_CONFIRM_SCRIPT, reason)
+            case Outcome.AUTO_CONFIRM_VIDEO:
+                reason = f"rule D2: the client did not answer within {t.client_confirm_within}"
+                await self._confirm_video(SYSTEM, Action.AUTO_CONFIRM_VIDEO, reason)
+            case Outcome.AUTO_PUBLISH:
+                reason = f"rule D2: the client did not publish within {t.publish_within}"
+                await self._publish_confirmed(SYSTEM, Action.AUTO_PUBLISH, reason)
+            case Outcome.AUTO_ACCEPT:
+                reason = f"rules O7 D2: not accepted within {t.auto_accept_after} of publishing"
+                await self._accept_delivery(SYSTEM, Action.AUTO_ACCEPT, reason)
+            case Outcome.RETENTION_END:
+                await self._check_video(judge=False)  # the final numbers
+                await self._move(S.COMPLETED, Action.RETENTION_ENDED, SYSTEM, "rule O9")
+            case Outcome.LAPSE_EXTENSION:
+                s.extension = None
+                s.close(K.EXTENSION)
+                await self._move(
+                    s.status,
+                    Action.EXTENSION_LAPSED,
+                    SYSTEM,
+                    "rule D4: the client did not answer the extension request by the deadline",
+                    [self._to_creator("extension_lapsed", "your extension request lapsed")],
+                )
 
     async def _shielded_from_cancel_requests(self) -> None:
         """Run the lifecycle where a cancellation request cannot reach it, and answer each
@@ -201,16 +249,17 @@ class OrderWorkflow:
         """Ops asked Temporal to cancel the order. Before the delivery is accepted it is
         cancelled with a full refund (P2); after, nothing moves: the refusal is recorded
         and the order runs on to completion."""
+        s = self._state
         reason = "cancellation requested in Temporal"
         if detail := workflow.cancellation_reason():
             reason = f"{reason}: {detail}"
-        await workflow.wait_condition(lambda: self._placement_recorded)
+        await workflow.wait_condition(lambda: s.placement_recorded)
         async with self._lock:
-            if self._status.is_final:
+            if s.status.is_final:
                 return  # ended meanwhile (cancelled by a party, refused): nothing left to do
-            if self._status is S.IN_RETENTION:
+            if s.status is S.IN_RETENTION:
                 await self._move(
-                    self._status,
+                    s.status,
                     Action.CANCEL_REFUSED,
                     OPS_IN_TEMPORAL,
                     f"{reason}; refused: the delivery was accepted and the creator paid",
@@ -221,104 +270,98 @@ class OrderWorkflow:
 
     async def _place(self) -> None:
         """Freeze price and fee in escrow, or refuse the order and freeze nothing (O1)."""
+        s = self._state
         try:
-            await self._activity("freeze_escrow", self._terms)
-        except ActivityError as e:
-            if not (
-                isinstance(e.cause, ApplicationError)
-                and e.cause.type == ErrorKind.INSUFFICIENT_FUNDS
-            ):
+            await self._money(LedgerActivities.freeze)
+        except (ActivityError, ApplicationError) as e:
+            refusal = _refusal(e)
+            if refusal is None or refusal.type != INSUFFICIENT_FUNDS:
                 raise
-            self._refusal = e.cause.message
-            await self._move(S.REFUSED, Action.REFUSE, SYSTEM, reason=self._refusal)
-            self._placement_recorded = True
+            s.refusal = refusal.message
+            await self._move(S.REFUSED, Action.REFUSE, SYSTEM, reason=s.refusal)
+            s.placement_recorded = True
             return
-        client = Actor(id=self._terms.client_id, role=Role.CLIENT)
+        client = Actor(id=s.terms.client_id, role=Role.CLIENT)
+        brief = f"{s.terms.brief.product}: {s.terms.price_fen} fen"
         await self._move(
             S.AWAITING_ACCEPTANCE,
             Action.PLACE,
             client,
-            notify=[
-                Notification(recipient=self._terms.creator_id, kind="new_order", body=self._brief())
-            ],
+            notify=[Notification(recipient=s.terms.creator_id, kind="new_order", body=brief)],
         )
         # The placing caller's next read goes to the projection: answer only once it is written.
-        self._placement_recorded = True
-
-    async def _await_acceptance(self) -> None:
-        """The creator has 24 h to accept; then the order is cancelled and refunded (O2)."""
-        if await self._wait_until(
-            self._accept_deadline(), lambda: self._status is not S.AWAITING_ACCEPTANCE
-        ):
-            return
-        async with self._lock:
-            if self._status is S.AWAITING_ACCEPTANCE:
-                window = self._timings.accept_window
-                await self._cancel(SYSTEM, Action.AUTO_CANCEL, f"not accepted within {window}")
-
-    async def _watch_video(self) -> None:
-        """One step of the watch from publishing to the end of retention. It wakes at the next
-        check or deadline, or when something moves the order (an action, a republish, a
-        removal), and then:
-        - every check records the video's numbers (O11); during retention, a video found
-          private is a violation (O9);
-        - published: 7 days after the last publication the order is accepted (O7, O10);
-        - in retention: at the end of the period the order completes (O9, O12)."""
-        if self._status is S.IN_RETENTION and self._video_public is False:
-            async with self._lock:
-                await self._violate("the video was not public when the retention period began")
-            return
-        status, publications = self._status, len(self._publications)
-        awaiting = self._awaiting_review()
-        deadline = self._auto_accept_at() if status is S.PUBLISHED else self._retention_ends_at()
-
-        def moved() -> bool:
-            return (
-                self._status is not status
-                or len(self._publications) != publications
-                or self._awaiting_review() != awaiting
-            )
-
-        # A republished video awaiting its review is not accepted automatically: the review
-        # comes first (O10), and the order wakes only for its checks until then.
-        wake = self._next_check if awaiting else min(deadline, self._next_check)
-        if await self._wait_until(wake, moved):
-            return
-        if awaiting or workflow.now() < deadline:
-            await self._check_video(judge=True)
-            return
-        async with self._lock:
-            if (
-                self._status is S.PUBLISHED
-                and workflow.now() >= self._auto_accept_at()
-                and not self._awaiting_review()
-            ):
-                await self._accept_delivery(SYSTEM, Action.AUTO_ACCEPT)
-            elif self._status is S.IN_RETENTION and workflow.now() >= self._retention_ends_at():
-                await self._check_video(judge=False)  # the final numbers
-                await self._move(S.COMPLETED, Action.RETENTION_ENDED, SYSTEM)
+        s.placement_recorded = True
 
     async def _check_video(self, judge: bool) -> None:
-        self._samples += 1
-        self._next_check = workflow.now() + self._timings.video_check_every
+        s = self._state
+        s.samples += 1
+        s.next_check = workflow.now() + s.timings.video_check_every
         request = StatsRequest(
-            order_id=self._terms.order_id,
-            video_id=self._current_video_id() or "",
-            sample=self._samples,
+            order_id=s.terms.order_id,
+            video_id=s.current_video_id or "",
+            sample=s.samples,
             at=workflow.now(),
         )
-        sample = await self._activity("collect_video_stats", request, result_type=VideoSample)
+        sample = await self._local(VideoActivities.collect, request)
         assert isinstance(sample, VideoSample)
         if sample.public or not judge:
             return
         async with self._lock:
-            if request.video_id != self._current_video_id():
+            if request.video_id != s.current_video_id:
                 return  # about a video republished meanwhile (checked under the lock, which
                 # a republish holds while it publishes)
-            if self._status is S.IN_RETENTION:
+            if s.status is S.IN_RETENTION:
                 await self._violate("the periodic check found the video no longer public")
-            elif self._status is S.PUBLISHED and self._video_public:
+            elif s.status is S.PUBLISHED and s.video_public:
                 await self._record_removal("the periodic check found the video no longer public")
+
+    # ------------------------------------------------------------------ deadline outcomes
+
+    async def _overdue(self, deadline: Deadline) -> None:
+        s = self._state
+        what = "script" if deadline.kind is K.SCRIPT else "video"
+        s.close(deadline.kind)
+        s.overdue = True
+        grace_ends = workflow.now() + s.timings.overdue_grace
+        s.open(open_deadline(GRACE, grace_ends, workflow.now(), s.timings))
+        body = (
+            f"the {what} is overdue: the client may cancel with a full refund; unless the "
+            f"creator delivers, the order is cancelled at {grace_ends.isoformat()}"
+        )
+        await self._move(
+            s.status,
+            Action.OVERDUE,
+            SYSTEM,
+            f"rule D2: the {what} was due at {deadline.due_at.isoformat()}",
+            [Notification(recipient=who, kind="overdue", body=body) for who in self._parties()],
+        )
+
+    async def _escalate(self, deadline: Deadline) -> None:
+        """A review left past its deadline goes to ops; it is never approved by the system."""
+        s = self._state
+        s.close(deadline.kind)
+        s.escalated = True
+        reason = f"rule D2: no review within {s.timings.review_within}; escalated to ops"
+        await self._move(
+            s.status,
+            Action.ESCALATE,
+            SYSTEM,
+            reason,
+            [Notification(recipient="ops", kind="escalated", body=reason)],
+        )
+
+    async def _remind(self, deadline: Deadline, offset: timedelta) -> None:
+        """D3: written once per deadline (again only if it is moved later)."""
+        s = self._state
+        s.mark_reminded(deadline.kind, offset)
+        body = f"{RULES_TEXT.get(deadline.kind, 'a deadline')} at {deadline.due_at.isoformat()}"
+        await self._move(
+            s.status,
+            Action.REMIND,
+            SYSTEM,
+            f"rule D3: {deadline.party} reminded {offset} before the {deadline.kind} deadline",
+            [Notification(recipient=self._recipient(deadline.party), kind="reminder", body=body)],
+        )
 
     # ------------------------------------------------------------------ user actions
 
@@ -326,12 +369,21 @@ class OrderWorkflow:
     async def placed(self) -> OrderView:
         """For the placing caller: waits until the escrow is frozen or the order refused, and
         the outcome is in the projection."""
-        await workflow.wait_condition(lambda: self._placement_recorded)
+        await workflow.wait_condition(lambda: self._state.placement_recorded)
         return self.view()
 
     @workflow.update
     async def accept(self, req: ActionInput) -> OrderView:
-        return await self._act(Action.ACCEPT, req, self._do_accept)
+        async def apply() -> None:
+            s = self._state
+            s.accepted_at = workflow.now()
+            to = S.VIDEO_PENDING if s.terms.skip_script else S.SCRIPT_PENDING
+            accepted = Notification(
+                recipient=s.terms.client_id, kind="accepted", body="the creator accepted the order"
+            )
+            await self._move(to, Action.ACCEPT, req.actor, notify=[accepted])
+
+        return await self._act(Action.ACCEPT, req, apply)
 
     @workflow.update
     async def decline(self, req: ReasonInput) -> OrderView:
@@ -346,12 +398,20 @@ class OrderWorkflow:
         )
 
     @workflow.update
+    async def cancel_overdue(self, req: ReasonInput) -> OrderView:
+        """D2: the delivery is overdue; the client leaves with a full refund."""
+        return await self._act(
+            Action.CANCEL_OVERDUE,
+            req,
+            lambda: self._cancel(req.actor, Action.CANCEL_OVERDUE, req.reason),
+        )
+
+    @workflow.update
     async def submit_script(self, req: ScriptInput) -> OrderView:
         async def apply() -> None:
-            script = Script(
-                version=len(self._scripts) + 1, text=req.text, submitted_at=workflow.now()
-            )
-            self._scripts.append(script)
+            s = self._state
+            version = len(s.scripts) + 1
+            s.scripts.append(Script(version=version, text=req.text, submitted_at=workflow.now()))
             await self._move(S.SCRIPT_IN_REVIEW, Action.SUBMIT_SCRIPT, req.actor)
 
         return await self._act(Action.SUBMIT_SCRIPT, req, apply)
@@ -359,9 +419,8 @@ class OrderWorkflow:
     @workflow.update
     async def review_script(self, req: ReviewInput) -> OrderView:
         async def apply() -> None:
-            self._scripts[-1] = self._reviewed(
-                self._scripts[-1], req.actor, req.approve, req.reason
-            )
+            s = self._state
+            s.scripts[-1] = self._reviewed(s.scripts[-1], req.actor, req.approve, req.reason)
             if req.approve:
                 await self._move(S.SCRIPT_AWAITING_CLIENT, Action.REVIEW_SCRIPT, req.actor)
             else:
@@ -377,16 +436,17 @@ class OrderWorkflow:
 
     @workflow.update
     async def confirm_script(self, req: ActionInput) -> OrderView:
-        async def apply() -> None:
-            self._scripts[-1] = self._reviewed(self._scripts[-1], req.actor, True, None)
-            await self._move(S.VIDEO_PENDING, Action.CONFIRM_SCRIPT, req.actor)
-
-        return await self._act(Action.CONFIRM_SCRIPT, req, apply)
+        return await self._act(
+            Action.CONFIRM_SCRIPT,
+            req,
+            lambda: self._confirm_script(req.actor, Action.CONFIRM_SCRIPT),
+        )
 
     @workflow.update
     async def reject_script(self, req: ReasonInput) -> OrderView:
         async def apply() -> None:
-            self._scripts[-1] = self._reviewed(self._scripts[-1], req.actor, False, req.reason)
+            s = self._state
+            s.scripts[-1] = self._reviewed(s.scripts[-1], req.actor, False, req.reason)
             await self._move(
                 S.SCRIPT_PENDING,
                 Action.REJECT_SCRIPT,
@@ -400,11 +460,12 @@ class OrderWorkflow:
     @workflow.update
     async def submit_video(self, req: VideoInput) -> OrderView:
         async def apply() -> None:
+            s = self._state
             await self._link(req.video_id)
-            video = Video(
-                version=len(self._videos) + 1, video_id=req.video_id, submitted_at=workflow.now()
+            version = len(s.videos) + 1
+            s.videos.append(
+                Video(version=version, video_id=req.video_id, submitted_at=workflow.now())
             )
-            self._videos.append(video)
             await self._move(S.VIDEO_IN_REVIEW, Action.SUBMIT_VIDEO, req.actor)
 
         return await self._act(Action.SUBMIT_VIDEO, req, apply)
@@ -412,7 +473,8 @@ class OrderWorkflow:
     @workflow.update
     async def review_video(self, req: ReviewInput) -> OrderView:
         async def apply() -> None:
-            self._videos[-1] = self._reviewed(self._videos[-1], req.actor, req.approve, req.reason)
+            s = self._state
+            s.videos[-1] = self._reviewed(s.videos[-1], req.actor, req.approve, req.reason)
             if req.approve:
                 await self._move(S.VIDEO_AWAITING_CLIENT, Action.REVIEW_VIDEO, req.actor)
             else:
@@ -428,16 +490,15 @@ class OrderWorkflow:
 
     @workflow.update
     async def confirm_video(self, req: ActionInput) -> OrderView:
-        async def apply() -> None:
-            self._videos[-1] = self._reviewed(self._videos[-1], req.actor, True, None)
-            await self._move(S.AWAITING_PUBLISH, Action.CONFIRM_VIDEO, req.actor)
-
-        return await self._act(Action.CONFIRM_VIDEO, req, apply)
+        return await self._act(
+            Action.CONFIRM_VIDEO, req, lambda: self._confirm_video(req.actor, Action.CONFIRM_VIDEO)
+        )
 
     @workflow.update
     async def reject_video(self, req: ReasonInput) -> OrderView:
         async def apply() -> None:
-            self._videos[-1] = self._reviewed(self._videos[-1], req.actor, False, req.reason)
+            s = self._state
+            s.videos[-1] = self._reviewed(s.videos[-1], req.actor, False, req.reason)
             await self._move(
                 S.VIDEO_PENDING,
                 Action.REJECT_VIDEO,
@@ -450,34 +511,32 @@ class OrderWorkflow:
 
     @workflow.update
     async def publish(self, req: ActionInput) -> OrderView:
-        async def apply() -> None:
-            await self._publish(self._videos[-1].video_id)
-            await self._move(S.PUBLISHED, Action.PUBLISH, req.actor)
-
-        return await self._act(Action.PUBLISH, req, apply)
+        return await self._act(
+            Action.PUBLISH, req, lambda: self._publish_confirmed(req.actor, Action.PUBLISH)
+        )
 
     @workflow.update
     async def republish(self, req: VideoInput) -> OrderView:
         async def apply() -> None:
-            reason = f"republished as {req.video_id}; acceptance countdown restarted"
-            # Orders that republished before the check existed replay without it.
-            reviewed = workflow.patched(REVIEWED_REPUBLISH)
-            if reviewed:
-                await self._link(req.video_id)
-                reason += "; it awaits its post-publication review"
-            await self._publish(req.video_id, review_required=reviewed)
+            s = self._state
+            await self._link(req.video_id)
+            await self._publish(req.video_id, review_required=True)
+            # The acceptance countdown waits for the post-publication review (O10).
+            s.close(K.ACCEPTANCE)
+            due = workflow.now() + s.timings.review_within
+            s.open(open_deadline(PUBLICATION_REVIEW, due, workflow.now(), s.timings))
+            republished = Notification(
+                recipient=s.terms.client_id,
+                kind="republished",
+                body=f"the video was republished as {req.video_id}",
+            )
             await self._move(
                 S.PUBLISHED,
                 Action.REPUBLISH,
                 req.actor,
-                reason=reason,
-                notify=[
-                    Notification(
-                        recipient=self._terms.client_id,
-                        kind="republished",
-                        body=f"the video was republished as {req.video_id}",
-                    )
-                ],
+                reason=f"republished as {req.video_id}; acceptance countdown restarted; "
+                "it awaits its post-publication review",
+                notify=[republished],
             )
 
         return await self._act(Action.REPUBLISH, req, apply)
@@ -488,20 +547,22 @@ class OrderWorkflow:
         down, which counts as a removal before acceptance: the creator may republish again."""
 
         async def apply() -> None:
-            publication = self._reviewed(self._publications[-1], req.actor, req.approve, req.reason)
-            self._publications[-1] = publication
+            s = self._state
+            publication = self._reviewed(s.publications[-1], req.actor, req.approve, req.reason)
+            s.publications[-1] = publication
+            s.close(K.PUBLICATION_REVIEW)
+            s.escalated = False
+            acceptance = RULES[S.PUBLISHED]
+            due = publication.published_at + s.timings.auto_accept_after
+            s.open(open_deadline(acceptance, due, workflow.now(), s.timings))
             if req.approve:
+                approved = Notification(
+                    recipient=s.terms.client_id,
+                    kind="publication_approved",
+                    body=f"the republished video {publication.video_id} passed review",
+                )
                 await self._move(
-                    S.PUBLISHED,
-                    Action.REVIEW_PUBLICATION,
-                    req.actor,
-                    notify=[
-                        Notification(
-                            recipient=self._terms.client_id,
-                            kind="publication_approved",
-                            body=f"the republished video {publication.video_id} passed review",
-                        )
-                    ],
+                    S.PUBLISHED, Action.REVIEW_PUBLICATION, req.actor, notify=[approved]
                 )
                 return
             reason = req.reason or ""
@@ -516,9 +577,9 @@ class OrderWorkflow:
                 ],
             )
             take_down = TakeDownRequest(
-                order_id=self._terms.order_id, video_id=publication.video_id, reason=reason
+                order_id=s.terms.order_id, video_id=publication.video_id, reason=reason
             )
-            await self._activity("take_down_video", take_down)
+            await self._local(VideoActivities.take_down, take_down)
             await self._record_removal(
                 f"taken down: its post-publication review rejected it: {reason}"
             )
@@ -532,6 +593,74 @@ class OrderWorkflow:
             req,
             lambda: self._accept_delivery(req.actor, Action.ACCEPT_DELIVERY),
         )
+
+    @workflow.update
+    async def request_extension(self, req: ExtensionInput) -> OrderView:
+        """D4: the creator asks for more time; the request lapses at the deadline it moves."""
+
+        async def apply() -> None:
+            s = self._state
+            current = self._creator_deadline()
+            s.extension = Extension(
+                kind=current.kind, due_at=req.due_at, reason=req.reason, asked_at=workflow.now()
+            )
+            s.open(open_deadline(EXTENSION, current.due_at, workflow.now(), s.timings))
+            body = f"the creator asks for time until {req.due_at.isoformat()}: {req.reason}"
+            await self._move(
+                s.status,
+                Action.REQUEST_EXTENSION,
+                req.actor,
+                f"until {req.due_at.isoformat()}: {req.reason}",
+                [Notification(recipient=s.terms.client_id, kind="extension_requested", body=body)],
+            )
+
+        return await self._act(Action.REQUEST_EXTENSION, req, apply)
+
+    @workflow.update
+    async def answer_extension(self, req: ExtensionAnswer) -> OrderView:
+        async def apply() -> None:
+            s = self._state
+            asked = s.extension
+            assert asked is not None  # checked: answer_extension is allowed only then
+            s.extension = None
+            s.close(K.EXTENSION)
+            if req.grant:
+                s.move(asked.kind, asked.due_at)
+                reason = f"granted: the {asked.kind} is now due at {asked.due_at.isoformat()}"
+            else:
+                reason = "refused"
+            if req.reason:
+                reason += f": {req.reason}"
+            await self._move(
+                s.status,
+                Action.ANSWER_EXTENSION,
+                req.actor,
+                reason,
+                [self._to_creator("extension_answered", reason)],
+            )
+
+        return await self._act(Action.ANSWER_EXTENSION, req, apply)
+
+    @workflow.update
+    async def move_deadline(self, req: MoveDeadlineInput) -> OrderView:
+        """D4, P2: ops move the order's current deadline; its timer follows at once."""
+
+        async def apply() -> None:
+            s = self._state
+            current = self._main_deadline()
+            s.move(current.kind, req.due_at)
+            if s.extension is not None and s.extension.kind is current.kind:
+                s.move(K.EXTENSION, req.due_at)  # the request still lapses with its deadline
+            reason = (
+                f"{req.reason}; the {current.kind} deadline moved from "
+                f"{current.due_at.isoformat()} to {req.due_at.isoformat()}"
+            )
+            moved = Notification(
+                recipient=self._recipient(current.party), kind="deadline_moved", body=reason
+            )
+            await self._move(s.status, Action.MOVE_DEADLINE, req.actor, reason, [moved])
+
+        return await self._act(Action.MOVE_DEADLINE, req, apply)
 
     # Validators: synchronous, change nothing, reject by raising. A rejected update leaves
     # no event in the history (A1).
@@ -547,6 +676,10 @@ class OrderWorkflow:
     @cancel.validator
     def validate_cancel(self, req: ReasonInput) -> None:
         self._check(Action.CANCEL, req)
+
+    @cancel_overdue.validator
+    def validate_cancel_overdue(self, req: ReasonInput) -> None:
+        self._check(Action.CANCEL_OVERDUE, req)
 
     @submit_script.validator
     def validate_submit_script(self, req: ScriptInput) -> None:
@@ -596,54 +729,36 @@ class OrderWorkflow:
     def validate_accept_delivery(self, req: ActionInput) -> None:
         self._check(Action.ACCEPT_DELIVERY, req)
 
+    @request_extension.validator
+    def validate_request_extension(self, req: ExtensionInput) -> None:
+        self._check(Action.REQUEST_EXTENSION, req)
+
+    @answer_extension.validator
+    def validate_answer_extension(self, req: ExtensionAnswer) -> None:
+        self._check(Action.ANSWER_EXTENSION, req)
+
+    @move_deadline.validator
+    def validate_move_deadline(self, req: MoveDeadlineInput) -> None:
+        self._check(Action.MOVE_DEADLINE, req)
+
     # ------------------------------------------------------------------ platform events, reads
 
     @workflow.signal
     async def video_removed(self, notice: VideoRemoved) -> None:
+        s = self._state
         async with self._lock:
-            if notice.video_id != self._current_video_id():
+            if notice.video_id != s.current_video_id:
                 return  # an earlier publication, deleted on purpose before a republish (O10)
-            if self._status is S.PUBLISHED:
+            if s.status is S.PUBLISHED:
                 await self._record_removal(notice.reason)
-            elif self._status is S.IN_RETENTION:
+            elif s.status is S.IN_RETENTION:
                 await self._violate(notice.reason)
 
     @workflow.query
     def view(self) -> OrderView:
-        return OrderView(
-            terms=self._terms,
-            status=self._status,
-            next=self._next_steps(),
-            placed_at=self._placed_at,
-            accepted_at=self._accepted_at,
-            scripts=self._scripts,
-            videos=self._videos,
-            publications=self._publications,
-            delivery_accepted_at=self._delivery_accepted_at,
-            retention_ends_at=self._retention_ends_at() if self._publications else None,
-            video_public=self._video_public,
-            violation=self._violation,
-            refusal=self._refusal,
-        )
+        return view_of(self._state)
 
     # ------------------------------------------------------------------ transitions
-
-    async def _do_accept(self) -> None:
-        self._accepted_at = workflow.now()
-        creator = Actor(id=self._terms.creator_id, role=Role.CREATOR)
-        to = S.VIDEO_PENDING if self._terms.skip_script else S.SCRIPT_PENDING
-        await self._move(
-            to,
-            Action.ACCEPT,
-            creator,
-            notify=[
-                Notification(
-                    recipient=self._terms.client_id,
-                    kind="accepted",
-                    body="the creator accepted the order",
-                )
-            ],
-        )
 
     async def _cancel(self, actor: Actor, action: Action, reason: str) -> None:
         await self._move(
@@ -653,57 +768,69 @@ class OrderWorkflow:
             reason,
             [Notification(recipient=who, kind="cancelled", body=reason) for who in self._parties()],
         )
-        await self._settle("refund_escrow")
+        await self._settle(LedgerActivities.refund)
+
+    async def _confirm_script(
+        self, actor: Actor, action: Action, reason: str | None = None
+    ) -> None:
+        s = self._state
+        s.scripts[-1] = self._reviewed(s.scripts[-1], actor, True, reason)
+        await self._move(S.VIDEO_PENDING, action, actor, reason)
+
+    async def _confirm_video(self, actor: Actor, action: Action, reason: str | None = None) -> None:
+        s = self._state
+        s.videos[-1] = self._reviewed(s.videos[-1], actor, True, reason)
+        await self._move(S.AWAITING_PUBLISH, action, actor, reason)
+
+    async def _publish_confirmed(
+        self, actor: Actor, action: Action, reason: str | None = None
+    ) -> None:
+        await self._publish(self._state.videos[-1].video_id)
+        await self._move(S.PUBLISHED, action, actor, reason)
 
     async def _link(self, video_id: str) -> None:
         """Only a video on the creator's own account and linked to no other order (O5, O10)."""
+        terms = self._state.terms
         link = LinkVideoRequest(
-            order_id=self._terms.order_id,
-            video_id=video_id,
-            xigua_account=self._terms.creator_xigua_account,
+            order_id=terms.order_id, video_id=video_id, xigua_account=terms.creator_xigua_account
         )
-        await self._user_facing_activity("link_video", link)
+        await self._user_facing(VideoActivities.link, link)
 
     async def _publish(self, video_id: str, review_required: bool = False) -> None:
-        request = PublishRequest(order_id=self._terms.order_id, video_id=video_id)
-        await self._user_facing_activity("publish_video", request)
-        if not self._publications:
-            self._next_check = workflow.now() + self._timings.video_check_every
+        s = self._state
+        request = PublishRequest(order_id=s.terms.order_id, video_id=video_id)
+        await self._user_facing(VideoActivities.publish, request)
+        if not s.publications:
+            s.next_check = workflow.now() + s.timings.video_check_every
         publication = Publication(
             video_id=video_id, published_at=workflow.now(), review_required=review_required
         )
-        self._publications.append(publication)
-        self._video_public = True
+        s.publications.append(publication)
+        s.video_public = True
 
-    async def _accept_delivery(self, actor: Actor, action: Action) -> None:
-        self._delivery_accepted_at = workflow.now()
-        payee = self._terms.mcn_id or self._terms.creator_id
-        await self._move(
-            S.IN_RETENTION,
-            action,
-            actor,
-            notify=[
-                Notification(
-                    recipient=payee,
-                    kind="paid",
-                    body=f"{self._terms.price_fen} fen released for order {self._terms.order_id}",
-                )
-            ],
+    async def _accept_delivery(
+        self, actor: Actor, action: Action, reason: str | None = None
+    ) -> None:
+        s = self._state
+        s.delivery_accepted_at = workflow.now()
+        payee = s.terms.mcn_id or s.terms.creator_id
+        paid = Notification(
+            recipient=payee,
+            kind="paid",
+            body=f"{s.terms.price_fen} fen released for order {s.terms.order_id}",
         )
-        await self._settle("release_escrow")
+        await self._move(S.IN_RETENTION, action, actor, reason, [paid])
+        await self._settle(LedgerActivities.release)
 
-    async def _settle(self, activity: str) -> None:
+    async def _settle(self, transfer: Callable[[LedgerActivities, OrderTerms], None]) -> None:
         """Refund or release the escrow. If it was already settled the other way (ops
         refunded a stopped order, then someone reset its workflow to a point before), the
         money stays where it went and the order ends as that settlement says."""
         try:
-            await self._activity(activity, self._terms)
-        except ActivityError as e:
-            cause = e.cause
-            if not (
-                isinstance(cause, ApplicationError)
-                and cause.type == ErrorKind.ESCROW_ALREADY_SETTLED
-            ):
+            await self._money(transfer)
+        except (ActivityError, ApplicationError) as e:
+            cause = _refusal(e)
+            if cause is None or cause.type != ESCROW_ALREADY_SETTLED:
                 raise
             refunded = cause.details == ("refund",)
             await self._move(
@@ -719,14 +846,15 @@ class OrderWorkflow:
 
     async def _record_removal(self, reason: str) -> None:
         """Before acceptance a removal is no violation: the creator may republish (O10)."""
-        self._video_public = False
+        self._state.video_public = False
         await self._move(S.PUBLISHED, Action.VIDEO_REMOVED, SYSTEM, reason)
 
     async def _violate(self, reason: str) -> None:
-        if self._status is not S.IN_RETENTION:
+        s = self._state
+        if s.status is not S.IN_RETENTION:
             return
-        self._violation = reason
-        self._video_public = False
+        s.violation = reason
+        s.video_public = False
         await self._move(
             S.COMPLETED_WITH_VIOLATION,
             Action.RETENTION_VIOLATED,
@@ -734,13 +862,13 @@ class OrderWorkflow:
             reason,
             [
                 Notification(recipient=who, kind="retention_violation", body=reason)
-                for who in (self._terms.client_id, "ops", self._terms.creator_id)
+                for who in (s.terms.client_id, "ops", s.terms.creator_id)
             ],
         )
         penalty = CreditPenalty(
-            order_id=self._terms.order_id, creator_id=self._terms.creator_id, reason=reason
+            order_id=s.terms.order_id, creator_id=s.terms.creator_id, reason=reason
         )
-        await self._activity("lower_credit_score", penalty)
+        await self._local(CreditActivities.lower, penalty)
 
     async def _move(
         self,
@@ -750,14 +878,16 @@ class OrderWorkflow:
         reason: str | None = None,
         notify: Sequence[Notification] = (),
     ) -> None:
-        """Change status, then record the transition in the projection and the search
-        attributes. The status changes before the first await, so a validator running
-        meanwhile already sees the new state."""
-        from_status, self._status = self._status, to
-        self._seq += 1
+        """Change status (and the deadlines with it), then record the transition in the
+        projection and the search attributes. The state changes before the first await, so
+        a validator running meanwhile already sees it."""
+        s = self._state
+        from_status = s.status
+        s.enter(to, workflow.now())
+        s.seq += 1
         transition = Transition(
-            order_id=self._terms.order_id,
-            seq=self._seq,
+            order_id=s.terms.order_id,
+            seq=s.seq,
             at=workflow.now(),
             actor=actor,
             action=action,
@@ -765,32 +895,31 @@ class OrderWorkflow:
             to_status=to,
             reason=reason,
         )
-        next_steps = self._next_steps()
-        self._upsert_search_attributes(from_status, next_steps)
+        self._upsert_search_attributes(from_status)
         write = ProjectionWrite(
             transition=transition,
-            terms=self._terms,
-            placed_at=self._placed_at,
-            next=next_steps,
+            terms=s.terms,
+            placed_at=s.placed_at,
+            next=next_steps(s),
             notifications=list(notify),
         )
-        await workflow.execute_local_activity(
-            "record_transition",
-            write,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
+        await self._local(ProjectionActivities.record, write)
 
-    def _upsert_search_attributes(self, from_status: OrderStatus, steps: list[NextStep]) -> None:
-        deadline = next((s.deadline for s in steps if s.deadline), None)
+    def _upsert_search_attributes(self, from_status: OrderStatus) -> None:
+        s = self._state
+        nearest = s.nearest_deadline()
+        deadline = nearest.due_at if nearest else None
         updates: list[SearchAttributeUpdate[Any]] = []
-        if from_status is not self._status:
-            updates.append(ORDER_STATUS.value_set(self._status.value))
-        if deadline != self._deadline_attr:
+        if from_status is not s.status:
+            updates.append(ORDER_STATUS.value_set(s.status.value))
+        if deadline != s.deadline_attr:
             updates.append(
                 NEXT_DEADLINE.value_set(deadline) if deadline else NEXT_DEADLINE.value_unset()
             )
-            self._deadline_attr = deadline
+            s.deadline_attr = deadline
+        if s.escalated != s.escalated_attr:
+            updates.append(ESCALATED.value_set(s.escalated))
+            s.escalated_attr = s.escalated
         if updates:
             workflow.upsert_search_attributes(updates)
 
@@ -799,183 +928,154 @@ class OrderWorkflow:
     async def _act(
         self, action: Action, req: ActionInput, apply: Callable[[], Awaitable[None]]
     ) -> OrderView:
+        s = self._state
         async with self._lock:
-            key = (req.actor.id, req.request_id)
-            if self._requests.get(key) is action:
+            key = f"{req.actor.id} {req.request_id}"
+            if s.requests.get(key) is action:
                 return self.view()  # the same request again: answer, apply nothing (A2)
             # Checked again under the lock: an update that held it may have moved the order.
             self._check(action, req)
-            self._requests[key] = action
+            s.requests[key] = action
             try:
                 await apply()
             except BaseException:
-                del self._requests[key]
+                del s.requests[key]
                 raise
         return self.view()
 
     def _check(self, action: Action, req: ActionInput) -> None:
-        actor = req.actor
-        if is_stranger(actor, self._terms.client_id, self._terms.creator_id):
-            raise ApplicationError(
-                f"{actor.role} {actor.id} is not a party to order {self._terms.order_id}",
-                type=ErrorKind.NOT_A_PARTY,
-                non_retryable=True,
+        s, actor = self._state, req.actor
+        order_id = s.terms.order_id
+        if is_stranger(actor, s.terms.client_id, s.terms.creator_id):
+            raise _refused(
+                f"{actor.role} {actor.id} is not a party to order {order_id}", NOT_A_PARTY
             )
         if actor.role not in ACTING_ROLES:
             # Before the status checks below: their answers would tell the order's status.
-            raise ApplicationError(
-                f"the {actor.role} role takes no action on orders",
-                type=ErrorKind.FORBIDDEN,
-                non_retryable=True,
-            )
-        seen = self._requests.get((actor.id, req.request_id))
+            raise _refused(f"the {actor.role} role takes no action on orders", FORBIDDEN)
+        seen = s.requests.get(f"{actor.id} {req.request_id}")
         if seen is action:
             return
         if seen is not None:
-            raise ApplicationError(
-                f"request id {req.request_id} was already used for {seen}",
-                type=ErrorKind.REQUEST_ID_REUSED,
-                non_retryable=True,
+            raise _refused(
+                f"request id {req.request_id} was already used for {seen}", REQUEST_ID_REUSED
             )
-        allowed = self._allowed()
+        allowed = allowed_now(s)
         role = allowed.get(action)
         if role is None:
-            state = str(self._status)
-            if self._awaiting_review():
+            state = str(s.status)
+            if s.awaiting_review:
                 state += ", its republished video awaiting review"
-            raise ApplicationError(
-                f"cannot {action} order {self._terms.order_id}: it is {state}; "
-                f"allowed now: {self._describe(allowed)}",
-                type=ErrorKind.INVALID_STATE,
-                non_retryable=True,
+            if s.overdue:
+                state += ", overdue"
+            raise _refused(
+                f"cannot {action} order {order_id}: it is {state}; "
+                f"allowed now: {describe(allowed)}",
+                INVALID_STATE,
             )
         if actor.role is not role:
-            raise ApplicationError(
-                f"only the {role} may {action} order {self._terms.order_id}",
-                type=ErrorKind.FORBIDDEN,
-                non_retryable=True,
-            )
+            raise _refused(f"only the {role} may {action} order {order_id}", FORBIDDEN)
+        if not isinstance(req, ACTIONS[action].input):
+            raise _refused(f"{action} takes a {ACTIONS[action].input.__name__}", INVALID_INPUT)
+        self._check_input(req)
+
+    def _check_input(self, req: ActionInput) -> None:
+        s, now = self._state, workflow.now()
         if isinstance(req, ReviewInput) and not req.approve and not req.reason:
-            raise ApplicationError(
-                "a rejection needs a reason", type=ErrorKind.INVALID_INPUT, non_retryable=True
-            )
-
-    def _allowed(self) -> dict[Action, Role]:
-        """ALLOWED for the current status, narrowed by the current publication's review."""
-        allowed = ALLOWED.get(self._status, {})
-        if self._status is not S.PUBLISHED:
-            return allowed
-        ruled_out = Action.ACCEPT_DELIVERY if self._awaiting_review() else Action.REVIEW_PUBLICATION
-        return {action: role for action, role in allowed.items() if action is not ruled_out}
-
-    def _awaiting_review(self) -> bool:
-        return bool(self._publications) and self._publications[-1].awaiting_review
-
-    @staticmethod
-    def _describe(allowed: dict[Action, Role]) -> str:
-        if not allowed:
-            return "nothing by a user"
-        by_role: dict[Role, list[str]] = {}
-        for action, role in allowed.items():
-            by_role.setdefault(role, []).append(action.value)
-        return "; ".join(f"{role} may {', '.join(actions)}" for role, actions in by_role.items())
-
-    def _next_steps(self) -> list[NextStep]:
-        status = self._status
-        if status is S.IN_RETENTION:
-            return [
-                NextStep(
-                    actor=Role.SYSTEM,
-                    actions=[],
-                    deadline=self._retention_ends_at(),
-                    at_deadline="the retention period ends and the order completes",
+            raise _refused("a rejection needs a reason", INVALID_INPUT)
+        if isinstance(req, ExtensionInput):
+            current = self._creator_deadline()
+            if req.due_at <= current.due_at:
+                raise _refused(
+                    f"an extension must be later than the deadline, {current.due_at.isoformat()}",
+                    INVALID_INPUT,
                 )
-            ]
-        deadlines: dict[Role, tuple[datetime, str]] = {}
-        if status is S.AWAITING_ACCEPTANCE:
-            deadlines[Role.CREATOR] = (
-                self._accept_deadline(),
-                "the order is cancelled and the client refunded in full",
-            )
-        elif status is S.PUBLISHED:
-            deadlines[Role.CLIENT] = (
-                self._auto_accept_at(),
-                "the order is accepted automatically and the creator paid",
-            )
-        steps: dict[Role, list[Action]] = {}
-        for action, role in self._allowed().items():
-            steps.setdefault(role, []).append(action)
-        # The party facing a deadline comes first: it is the one who must act; else a reviewer,
-        # whose review the order waits for (the review queues list orders by it).
-        ordered = sorted(
-            steps.items(), key=lambda item: (item[0] not in deadlines, item[0] is not Role.REVIEWER)
-        )
-        return [
-            NextStep(
-                actor=role,
-                actions=actions,
-                deadline=deadlines[role][0] if role in deadlines else None,
-                at_deadline=deadlines[role][1] if role in deadlines else None,
-            )
-            for role, actions in ordered
-        ]
+        if isinstance(req, ExtensionInput | MoveDeadlineInput):
+            if req.due_at <= now:
+                raise _refused("a deadline must be in the future", INVALID_INPUT)
+            if req.due_at - now > s.timings.max_due_ahead:
+                raise _refused(
+                    f"a deadline may be at most {s.timings.max_due_ahead} ahead", INVALID_INPUT
+                )
 
-    def _accept_deadline(self) -> datetime:
-        return self._placed_at + self._timings.accept_window
+    def _creator_deadline(self) -> Deadline:
+        """The delivery deadline an extension would move (allowed only while one runs)."""
+        s = self._state
+        current = s.deadline(K.SCRIPT) or s.deadline(K.VIDEO)
+        if current is None:
+            raise _refused("no delivery deadline runs to extend", INVALID_STATE)
+        return current
 
-    def _auto_accept_at(self) -> datetime:
-        return self._publications[-1].published_at + self._timings.auto_accept_after
-
-    def _retention_ends_at(self) -> datetime:
-        days = self._terms.retention_days * self._timings.retention_day
-        return self._publications[-1].published_at + days
-
-    def _current_video_id(self) -> str | None:
-        return self._publications[-1].video_id if self._publications else None
+    def _main_deadline(self) -> Deadline:
+        """The deadline ops move: the first that runs, other than an extension's answer."""
+        running = [d for d in self._state.running() if d.kind is not K.EXTENSION]
+        if not running:
+            raise _refused("no deadline runs on this order", INVALID_STATE)
+        return running[0]
 
     def _parties(self) -> tuple[str, str]:
-        return (self._terms.client_id, self._terms.creator_id)
+        return (self._state.terms.client_id, self._state.terms.creator_id)
+
+    def _recipient(self, party: Role) -> str:
+        terms = self._state.terms
+        return {Role.CLIENT: terms.client_id, Role.CREATOR: terms.creator_id}.get(
+            party, _REVIEWERS if party is Role.REVIEWER else "ops"
+        )
 
     def _to_creator(self, kind: str, reason: str | None) -> Notification:
-        return Notification(recipient=self._terms.creator_id, kind=kind, body=reason or "")
-
-    def _brief(self) -> str:
-        return f"{self._terms.brief.product}: {self._terms.price_fen} fen"
+        return Notification(recipient=self._state.terms.creator_id, kind=kind, body=reason or "")
 
     @staticmethod
     def _reviewed(item: _Reviewable, by: Actor, approved: bool, reason: str | None) -> _Reviewable:
         review = Review(by=by, at=workflow.now(), approved=approved, reason=reason)
         return item.model_copy(update={"reviews": [*item.reviews, review]})
 
-    async def _activity(self, name: str, arg: object, result_type: type | None = None) -> object:
-        return await workflow.execute_activity(
-            name,
+    async def _money(self, transfer: Callable[[LedgerActivities, OrderTerms], None]) -> None:
+        """A keyed escrow transfer, as a local activity: short and idempotent, so it needs
+        no activity task of its own (fewer events and workflow tasks per order)."""
+        await self._local(transfer, self._state.terms)
+
+    async def _local(self, activity: Callable[..., Any], arg: object) -> Any:
+        return await workflow.execute_local_activity_method(
+            activity,
             arg,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=PERSISTENT,
-            result_type=result_type,
         )
 
-    async def _user_facing_activity(self, name: str, arg: object) -> None:
+    async def _user_facing(self, activity: Callable[..., Any], arg: object) -> None:
         """An activity whose refusal (a video not on the creator's account, say) is the
         answer to the user's update, rather than a failure of the workflow."""
         try:
-            await self._activity(name, arg)
-        except ActivityError as e:
-            if isinstance(e.cause, ApplicationError):
-                raise ApplicationError(
-                    e.cause.message, type=e.cause.type, non_retryable=True
-                ) from e
+            await self._local(activity, arg)
+        except (ActivityError, ApplicationError) as e:
+            if (refusal := _refusal(e)) is not None:
+                raise _refused(refusal.message, refusal.type or INVALID_INPUT) from e
             raise
 
-    @staticmethod
-    async def _wait_until(deadline: datetime, done: Callable[[], bool]) -> bool:
-        """Wait for done() until the deadline; False if the deadline came first."""
-        remaining = deadline - workflow.now()
-        if remaining <= timedelta(0):
-            return done()
-        try:
-            await workflow.wait_condition(done, timeout=remaining)
-        except TimeoutError:
-            return done()
-        return True
+
+RULES_TEXT: dict[DeadlineKind, str] = {
+    K.ACCEPT: "accept or decline the order",
+    K.SCRIPT: "deliver the script",
+    K.SCRIPT_REVIEW: "review the script",
+    K.SCRIPT_CONFIRM: "confirm or reject the script",
+    K.VIDEO: "deliver the video",
+    K.VIDEO_REVIEW: "review the video",
+    K.VIDEO_CONFIRM: "confirm or reject the video",
+    K.PUBLISH: "publish the video",
+    K.PUBLICATION_REVIEW: "review the republished video",
+    K.ACCEPTANCE: "accept the delivery",
+    K.GRACE: "deliver, or the order is cancelled,",
+    K.EXTENSION: "answer the extension request",
+}
+
+
+def _refused(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+def _refusal(error: BaseException) -> ApplicationError | None:
+    """The activity's own ApplicationError. A local activity's failure reaches the workflow
+    as that error itself, a remote one's wrapped in ActivityError."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    return cause if isinstance(cause, ApplicationError) else None

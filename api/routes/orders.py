@@ -25,7 +25,10 @@ from api.deps import (
 from api.errors import ApiError, from_pending, from_refusal
 from api.schemas import (
     ContactPublic,
+    ExtensionAnswerBody,
+    ExtensionBody,
     MarketingData,
+    MoveDeadlineBody,
     OrderPage,
     OrderPublic,
     OrderSummary,
@@ -42,19 +45,15 @@ from db import orders as projection
 from services import contacts, marketing
 from services.auth import User
 from services.orders import OrderError, OrderPending, OrderService, PlaceOrder
+from workflows.actions import ACTIONS
 from workflows.errors import ErrorKind
 from workflows.messages import (
     Action,
-    ActionInput,
     Actor,
     Brief,
     Id,
     OrderStatus,
-    ReasonInput,
-    ReviewInput,
     Role,
-    ScriptInput,
-    VideoInput,
 )
 
 router = APIRouter(tags=["orders"])
@@ -90,7 +89,13 @@ async def place_order(
     request = PlaceOrder(
         client_id=user.id,
         creator_id=body.creator_id,
-        brief=Brief(product=body.product, requirements=body.requirements, due_date=body.due_date),
+        brief=Brief(
+            product=body.product,
+            requirements=body.requirements,
+            due_date=body.due_date,
+            script_due=body.script_due,
+            video_due=body.video_due,
+        ),
         skip_script=body.skip_script,
         retention_days=body.retention_days,
         order_id=order_id,
@@ -205,7 +210,7 @@ async def _act(
     # Hashed: a key may hold any characters, a workflow request id only a few.
     request_id = idempotency.derived_id(user.id, key) if key else uuid.uuid4().hex
     actor = Actor(id=user.id, role=user.role)
-    payload = _INPUTS.get(action, ActionInput)(actor=actor, request_id=request_id, **fields)
+    payload = ACTIONS[action].input(actor=actor, request_id=request_id, **fields)
 
     async def act() -> tuple[int, Any]:
         try:
@@ -221,19 +226,6 @@ async def _act(
     )
     return await idempotency.run_once(context.engine, user.id, key, fingerprint, act)
 
-
-_INPUTS: dict[Action, type[ActionInput]] = {
-    Action.DECLINE: ReasonInput,
-    Action.CANCEL: ReasonInput,
-    Action.REJECT_SCRIPT: ReasonInput,
-    Action.REJECT_VIDEO: ReasonInput,
-    Action.REVIEW_SCRIPT: ReviewInput,
-    Action.REVIEW_VIDEO: ReviewInput,
-    Action.REVIEW_PUBLICATION: ReviewInput,
-    Action.SUBMIT_SCRIPT: ScriptInput,
-    Action.SUBMIT_VIDEO: VideoInput,
-    Action.REPUBLISH: VideoInput,
-}
 
 ACTION: dict[str, Any] = {"response_model": OrderPublic, "responses": ERRORS}
 
@@ -429,6 +421,62 @@ async def accept_delivery(
 ) -> JSONResponse:
     """Client: accept the published video; the escrow is released to the creator at once."""
     return await _act(Action.ACCEPT_DELIVERY, order_id, user, context, orders, idempotency_key)
+
+
+@router.post("/orders/{order_id}/cancel-overdue", **ACTION)
+async def cancel_overdue(
+    order_id: OrderId,
+    body: ReasonBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: cancel an order whose delivery is overdue (rule D2); refunded in full."""
+    return await _act(Action.CANCEL_OVERDUE, order_id, user, context, orders, idempotency_key, body)
+
+
+@router.post("/orders/{order_id}/extension", **ACTION)
+async def request_extension(
+    order_id: OrderId,
+    body: ExtensionBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Creator: ask the client for more time on the delivery deadline (rule D4)."""
+    return await _act(
+        Action.REQUEST_EXTENSION, order_id, user, context, orders, idempotency_key, body
+    )
+
+
+@router.post("/orders/{order_id}/extension/answer", **ACTION)
+async def answer_extension(
+    order_id: OrderId,
+    body: ExtensionAnswerBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Client: grant or refuse the creator's extension request (rule D4)."""
+    return await _act(
+        Action.ANSWER_EXTENSION, order_id, user, context, orders, idempotency_key, body
+    )
+
+
+@router.post("/orders/{order_id}/deadline", **ACTION)
+async def move_deadline(
+    order_id: OrderId,
+    body: MoveDeadlineBody,
+    user: CurrentUser,
+    context: ContextDep,
+    orders: OrdersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Ops: move the order's current deadline, with a reason (rules D4, P2)."""
+    return await _act(Action.MOVE_DEADLINE, order_id, user, context, orders, idempotency_key, body)
 
 
 @router.get("/orders/{order_id}/contact", response_model=ContactPublic, responses=ERRORS)

@@ -9,6 +9,7 @@ from tests.api.conftest import EVERYONE, OPS, Api
 from tests.stack import CLIENT, CREATOR, MCN, MCN_CREATOR, OTHER_CLIENT, OTHER_CREATOR, REVIEWER
 from workflows.messages import Action, Actor, Role
 
+LATER = "2030-01-01T00:00:00+00:00"
 # Every action route, with a body that is valid for it.
 ACTION_ROUTES: dict[Action, tuple[str, object]] = {
     Action.ACCEPT: ("accept", None),
@@ -26,6 +27,10 @@ ACTION_ROUTES: dict[Action, tuple[str, object]] = {
     Action.REPUBLISH: ("republish", {"video_id": "v-2"}),
     Action.REVIEW_PUBLICATION: ("publication/review", {"approve": True}),
     Action.ACCEPT_DELIVERY: ("accept-delivery", None),
+    Action.CANCEL_OVERDUE: ("cancel-overdue", {"reason": "too late"}),
+    Action.REQUEST_EXTENSION: ("extension", {"due_at": LATER, "reason": "ill"}),
+    Action.ANSWER_EXTENSION: ("extension/answer", {"grant": True}),
+    Action.MOVE_DEADLINE: ("deadline", {"due_at": LATER, "reason": "holiday"}),
 }
 # Parties of the order under test (placed by CLIENT for CREATOR).
 PARTIES = {CLIENT.id, CREATOR.id}
@@ -38,7 +43,7 @@ def expected_read(actor: Actor) -> int:
 def expected_action(actor: Actor, action: Action) -> int:
     if actor.role is not ROLE_FOR_ACTION[action]:
         return 403  # a route of another role
-    if actor.role is Role.REVIEWER or actor.id in PARTIES:
+    if actor.role in (Role.REVIEWER, Role.OPS) or actor.id in PARTIES:
         return 409  # allowed to try; the ended order refuses
     return 404  # someone else's order
 

@@ -96,7 +96,8 @@ async def test_skip_script_goes_straight_to_the_video(stack: Stack) -> None:
     view = await stack.act(order_id, Action.ACCEPT, CREATOR)
     assert view.status is S.VIDEO_PENDING
     assert view.next[0].actor is Role.CREATOR
-    assert view.next[0].actions == [Action.SUBMIT_VIDEO]
+    # The creator may also ask for more time (rule D4).
+    assert view.next[0].actions == [Action.SUBMIT_VIDEO, Action.REQUEST_EXTENSION]
     view = await stack.to_published(order_id)
     assert view.scripts == []
     assert view.status is S.PUBLISHED

@@ -97,17 +97,22 @@ async def test_an_order_terminated_while_its_freeze_ran_is_refunded_and_recorded
             return ledger.transfer_count(sqlite_engine, order_id, "freeze") == 1
 
         await eventually(frozen, "the freeze commits")
-        assert orders.order_row(sqlite_engine, order_id) is None
+        # The freeze and the projection are local activities of one workflow task: the worker
+        # may record the placement before the server refuses the task. Either way no row
+        # says the order is over, and the tool finds it.
+        row = orders.order_row(sqlite_engine, order_id)
+        recorded = None if row is None else row["status"]
+        assert recorded in (None, "awaiting_acceptance")
 
         [found] = await stranded.find_stranded(stack.client, sqlite_engine)
-        assert (found.order_id, found.workflow, found.status) == (order_id, "terminated", None)
+        assert (found.order_id, found.workflow, found.status) == (order_id, "terminated", recorded)
         assert await stranded.settle(stack.client, sqlite_engine, found) == PRICE + stack.fee
         assert_refunded_once(stack, order_id)
         row = orders.order_row(sqlite_engine, order_id)
         assert row is not None
         assert (row["status"], row["client_id"]) == ("cancelled", CLIENT.id)
         entry = orders.timeline(sqlite_engine, order_id)[-1]
-        assert (entry.action, entry.from_status) == ("ops_cancel", "placing")
+        assert (entry.action, entry.from_status) == ("ops_cancel", recorded or "placing")
         assert await stranded.find_stranded(stack.client, sqlite_engine) == []
 
 
