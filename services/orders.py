@@ -68,6 +68,10 @@ UPDATES: dict[Action, ActionUpdate] = {
     Action.REPUBLISH: OrderWorkflow.republish,
     Action.REVIEW_PUBLICATION: OrderWorkflow.review_publication,
     Action.ACCEPT_DELIVERY: OrderWorkflow.accept_delivery,
+    Action.CANCEL_OVERDUE: OrderWorkflow.cancel_overdue,
+    Action.REQUEST_EXTENSION: OrderWorkflow.request_extension,
+    Action.ANSWER_EXTENSION: OrderWorkflow.answer_extension,
+    Action.MOVE_DEADLINE: OrderWorkflow.move_deadline,
 }
 
 

@@ -355,3 +355,12 @@ async def test_placing_an_ended_order_again_starts_nothing(stack: Stack) -> None
     assert again.status is S.CANCELLED
     assert ledger.transfer_count(stack.engine, order_id, "freeze") == 1
     assert stack.balances(order_id)[ledger.client_account(CLIENT.id)] == CLIENT_FUNDS
+
+
+def test_every_action_of_the_table_has_its_update() -> None:
+    # rule A1: an action the table allows is one the service can send
+    from services.orders import UPDATES
+    from workflows.actions import ACTIONS
+
+    assert set(UPDATES) == set(ACTIONS)
+    assert all(update.__name__ == action.value for action, update in UPDATES.items())
