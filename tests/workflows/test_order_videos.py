@@ -168,7 +168,9 @@ async def test_a_republished_video_is_accepted_automatically_only_after_its_revi
     # rules O7 O10
     order_id, view = await republished(stack)
     republished_at = view.publications[-1].published_at
-    await time_skipping_env.sleep(8 * DAY)
+    # Away from the daily check: the time-skipping server mishandles an update that lands
+    # while the check it just fired runs.
+    await time_skipping_env.sleep(8 * DAY - timedelta(hours=12))
     assert (await stack.view(order_id)).status is S.PUBLISHED
     assert stack.balances(order_id)[ledger.creator_account(CREATOR.id)] == 0
 
