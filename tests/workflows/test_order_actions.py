@@ -363,4 +363,6 @@ def test_every_action_of_the_table_has_its_update() -> None:
     from workflows.actions import ACTIONS
 
     assert set(UPDATES) == set(ACTIONS)
-    assert all(update.__name__ == action.value for action, update in UPDATES.items())
+    assert all(
+        getattr(update, "__name__", None) == action.value for action, update in UPDATES.items()
+    )
