@@ -113,6 +113,10 @@ class ReviewBody(Input):
     reason: Explanation | None = Field(default=None, description="required when approve is false")
 
 
+class PublicationReviewBody(ReviewBody):
+    video_id: VideoId = Field(description="the republished video you reviewed")
+
+
 class ScriptBody(Input):
     text: Prose
 

@@ -18,6 +18,7 @@ from workflows.messages import (
     ExtensionInput,
     MoveDeadlineInput,
     OrderStatus,
+    PublicationReviewInput,
     ReasonInput,
     ReviewInput,
     Role,
@@ -80,7 +81,7 @@ ACTIONS: dict[Action, ActionSpec] = {
         VideoInput, Role.CREATOR, S.PUBLISHED, opens=(K.PUBLICATION_REVIEW, K.ACCEPTANCE)
     ),
     Action.REVIEW_PUBLICATION: _spec(
-        ReviewInput, Role.REVIEWER, S.PUBLISHED, opens=(K.ACCEPTANCE,)
+        PublicationReviewInput, Role.REVIEWER, S.PUBLISHED, opens=(K.ACCEPTANCE,)
     ),
     Action.ACCEPT_DELIVERY: _spec(ActionInput, Role.CLIENT, S.PUBLISHED, opens=(K.RETENTION,)),
     # D2: a late delivery lets the client out with a full refund.

@@ -232,6 +232,13 @@ class ReviewInput(ActionInput):
     reason: Reason | None = None
 
 
+class PublicationReviewInput(ReviewInput):
+    # The video the reviewer looked at: a review of an earlier publication must not pass the
+    # one republished since (O10). Optional only for histories recorded before it existed;
+    # the API always sends it.
+    video_id: Id | None = None
+
+
 class ScriptInput(ActionInput):
     text: Text
 

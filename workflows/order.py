@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
         ProjectionWrite,
         Publication,
+        PublicationReviewInput,
         PublishRequest,
         ReasonInput,
         Review,
@@ -542,7 +543,7 @@ class OrderWorkflow:
         return await self._act(Action.REPUBLISH, req, apply)
 
     @workflow.update
-    async def review_publication(self, req: ReviewInput) -> OrderView:
+    async def review_publication(self, req: PublicationReviewInput) -> OrderView:
         """The republished video's post-publication review (O10). A rejection takes the video
         down, which counts as a removal before acceptance: the creator may republish again."""
 
@@ -722,7 +723,7 @@ class OrderWorkflow:
         self._check(Action.REPUBLISH, req)
 
     @review_publication.validator
-    def validate_review_publication(self, req: ReviewInput) -> None:
+    def validate_review_publication(self, req: PublicationReviewInput) -> None:
         self._check(Action.REVIEW_PUBLICATION, req)
 
     @accept_delivery.validator
@@ -983,6 +984,13 @@ class OrderWorkflow:
         s, now = self._state, workflow.now()
         if isinstance(req, ReviewInput) and not req.approve and not req.reason:
             raise _refused("a rejection needs a reason", INVALID_INPUT)
+        under_review = s.current_video_id
+        if isinstance(req, PublicationReviewInput) and req.video_id not in (None, under_review):
+            raise _refused(
+                f"video {req.video_id} is no longer the one under review: the creator "
+                f"republished as {under_review}; review that one",
+                INVALID_STATE,
+            )
         if isinstance(req, ExtensionInput):
             current = self._creator_deadline()
             if req.due_at <= current.due_at:

@@ -34,6 +34,7 @@ from api.schemas import (
     OrderSummary,
     PlaceOrderRequest,
     Problem,
+    PublicationReviewBody,
     ReasonBody,
     ReviewBody,
     SamplePublic,
@@ -399,7 +400,7 @@ async def republish(
 @router.post("/orders/{order_id}/publication/review", **ACTION)
 async def review_publication(
     order_id: OrderId,
-    body: ReviewBody,
+    body: PublicationReviewBody,
     user: CurrentUser,
     context: ContextDep,
     orders: OrdersDep,

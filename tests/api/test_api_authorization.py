@@ -25,7 +25,7 @@ ACTION_ROUTES: dict[Action, tuple[str, object]] = {
     Action.REJECT_VIDEO: ("video/reject", {"reason": "no"}),
     Action.PUBLISH: ("publish", None),
     Action.REPUBLISH: ("republish", {"video_id": "v-2"}),
-    Action.REVIEW_PUBLICATION: ("publication/review", {"approve": True}),
+    Action.REVIEW_PUBLICATION: ("publication/review", {"approve": True, "video_id": "v-1"}),
     Action.ACCEPT_DELIVERY: ("accept-delivery", None),
     Action.CANCEL_OVERDUE: ("cancel-overdue", {"reason": "too late"}),
     Action.REQUEST_EXTENSION: ("extension", {"due_at": LATER, "reason": "ill"}),

@@ -82,11 +82,21 @@ async def test_a_republished_video_is_reviewed_from_the_queue_and_a_rejection_ta
     early = await api.act(CLIENT, order_id, "accept-delivery")
     assert early.status_code == 409
     assert "awaiting review" in early.json()["detail"]
-    no_reason = await api.act(REVIEWER, order_id, "publication/review", {"approve": False})
+    stale = await api.act(
+        REVIEWER, order_id, "publication/review", {"approve": True, "video_id": "xg-first"}
+    )
+    assert stale.status_code == 409  # rule O10: a review of an earlier video passes nothing
+    assert "xg-second" in stale.json()["detail"]
+    no_reason = await api.act(
+        REVIEWER, order_id, "publication/review", {"approve": False, "video_id": "xg-second"}
+    )
     assert no_reason.status_code == 422
 
     rejected = await api.act(
-        REVIEWER, order_id, "publication/review", {"approve": False, "reason": "logo hidden"}
+        REVIEWER,
+        order_id,
+        "publication/review",
+        {"approve": False, "reason": "logo hidden", "video_id": "xg-second"},
     )
     assert rejected.status_code == 200, rejected.text
     assert (rejected.json()["status"], rejected.json()["video_public"]) == ("published", False)

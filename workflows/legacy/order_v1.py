@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         OrderView,
         ProjectionWrite,
         Publication,
+        PublicationReviewInput,
         PublishRequest,
         ReasonInput,
         Review,
@@ -479,7 +480,7 @@ class OrderWorkflowV1:
         return await self._act(Action.REPUBLISH, req, apply)
 
     @workflow.update
-    async def review_publication(self, req: ReviewInput) -> OrderView:
+    async def review_publication(self, req: PublicationReviewInput) -> OrderView:
         """The republished video's post-publication review (O10). A rejection takes the video
         down, which counts as a removal before acceptance: the creator may republish again."""
 
@@ -585,7 +586,9 @@ class OrderWorkflowV1:
         self._check(Action.REPUBLISH, req)
 
     @review_publication.validator
-    def validate_review_publication(self, req: ReviewInput) -> None:
+    def validate_review_publication(self, req: PublicationReviewInput) -> None:
+        # The API now names the video reviewed (PublicationReviewInput); this frozen type
+        # takes the wider input and judges the latest publication, as it always did.
         self._check(Action.REVIEW_PUBLICATION, req)
 
     @accept_delivery.validator
