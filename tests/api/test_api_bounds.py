@@ -272,6 +272,8 @@ async def test_control_characters_in_free_text_answer_422(api_on_every_db: Api) 
         "product": "Soy sauce",
         "requirements": "Line 1\nLine 2\n\tindented",
         "due_date": None,
+        "script_due": None,
+        "video_due": None,
     }
 
 
