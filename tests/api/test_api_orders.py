@@ -50,7 +50,7 @@ async def test_whole_order_over_http(api: Api) -> None:
         (CLIENT, "video/confirm", None, "awaiting_publish"),
         (CLIENT, "publish", None, "published"),
         (CREATOR, "republish", {"video_id": "xg-3"}, "published"),
-        (REVIEWER, "publication/review", {"approve": True}, "published"),
+        (REVIEWER, "publication/review", {"approve": True, "video_id": "xg-3"}, "published"),
         (CLIENT, "accept-delivery", None, "in_retention"),
     ]
     for actor, path, body, status in steps:
