@@ -45,6 +45,7 @@ SEARCH_ATTRIBUTES = {
     "CreatorId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "NextDeadline": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
     "Escalated": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    "Disputed": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
 }
 # Every workflow type a worker runs: the order workflow, and the type orders placed before
 # issue 10 still run on until they end (docs/WORKFLOW_CHANGES.md).

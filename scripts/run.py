@@ -59,6 +59,7 @@ def dev_server_command(address: str) -> list[str]:
         "--search-attribute", "CreatorId=Keyword",
         "--search-attribute", "NextDeadline=Datetime",
         "--search-attribute", "Escalated=Bool",
+        "--search-attribute", "Disputed=Bool",
         "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
         "--ip", host,
         "--port", port,

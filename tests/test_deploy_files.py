@@ -33,7 +33,7 @@ REQUIRED_VARIABLES = {
     "TEMPORAL_DB_PASSWORD": "test-temporal-password",
 }
 APP_SERVICES = ("migrate", "worker", "api")
-ORDER_SEARCH_ATTRIBUTES = {"OrderStatus", "ClientId", "CreatorId", "NextDeadline", "Escalated"}
+ORDER_SEARCH_ATTRIBUTES = {"OrderStatus", "ClientId", "CreatorId", "NextDeadline", "Escalated", "Disputed"}
 
 
 def _unavailable(reason: str) -> NoReturn:

@@ -16,6 +16,8 @@ CREATOR_ID = SearchAttributeKey.for_keyword("CreatorId")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 # A review left past its deadline (D2): flagged for ops, never approved automatically.
 ESCALATED = SearchAttributeKey.for_bool("Escalated")
+# An open dispute (X3): its deadlines are paused until ops resolve it.
+DISPUTED = SearchAttributeKey.for_bool("Disputed")
 
 # Error types an update fails with: short names of the one vocabulary (workflows/errors.py),
 # which api/errors.py maps to HTTP statuses.
