@@ -119,6 +119,7 @@ def worker_activities(engine: Engine, adapters: Adapters) -> dict[str, Callable[
         "freeze_escrow": ledger.freeze,
         "refund_escrow": ledger.refund,
         "release_escrow": ledger.release,
+        "split_escrow": ledger.split,
         "record_transition": projection.record,
         "link_video": video.link,
         "publish_video": video.publish,

@@ -10,7 +10,14 @@ from temporalio.exceptions import ApplicationError
 from db import ledger
 from db.ledger import Leg
 from workflows.errors import ErrorKind
-from workflows.messages import OrderTerms
+from workflows.messages import OrderTerms, SplitSettlement
+
+# What a settlement that found the escrow already gone says it went to.
+_SETTLED = {
+    "refund": "refunded to the client",
+    "release": "released",
+    "split": "divided between the client and the payee",
+}
 
 
 class LedgerActivities:
@@ -29,7 +36,7 @@ class LedgerActivities:
             if settled is not None:
                 raise ApplicationError(
                     f"nothing to {kind}: the escrow of order {terms.order_id} was already "
-                    f"{'refunded to the client' if settled == 'refund' else 'released'}",
+                    f"{_SETTLED[settled]}",
                     settled,
                     type=ErrorKind.ESCROW_ALREADY_SETTLED,
                     non_retryable=True,
@@ -79,3 +86,14 @@ class LedgerActivities:
         """The price to the creator, or to the creator's MCN; the fee to the platform (O8)."""
         key = ledger.order_key(terms.order_id, "release")
         self._transfer(key, "release", terms, ledger.release_legs(terms))
+
+    @activity.defn(name="split_escrow")
+    def split(self, settlement: SplitSettlement) -> None:
+        """X4: part of the price back to the client with its share of the fee, the rest to
+        the payee (O8) and the platform; one transfer under the order's split key."""
+        terms = settlement.terms
+        try:
+            legs = ledger.split_legs(terms, settlement.refund_fen)
+        except ledger.LedgerError as e:
+            raise ApplicationError(str(e), type=ErrorKind.LEDGER_ERROR, non_retryable=True) from e
+        self._transfer(ledger.order_key(terms.order_id, "split"), "split", terms, legs)

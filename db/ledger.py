@@ -45,7 +45,7 @@ ESCROW_PREFIX = escrow_account("")
 
 
 def order_key(order_id: str, kind: str) -> str:
-    """The key of an order's escrow transfer of one kind (freeze, refund, release): each
+    """The key of an order's escrow transfer of one kind (freeze, refund, release, split): each
     happens at most once per order, whoever asks for it."""
     return f"order:{order_id}:{kind}"
 
@@ -194,9 +194,14 @@ def legs_of(engine: Engine, key: str) -> list[Leg] | None:
     return found[1] if found else None
 
 
+# The ways an order's escrow is settled, each at most once per order and only one of them:
+# all back to the client, all paid out, or divided between them (X4).
+SETTLEMENTS = ("refund", "release", "split")
+
+
 def settled_as(engine: Engine, order_id: str) -> str | None:
-    """Which settlement took the order's escrow ("refund" or "release"), if one did."""
-    for kind in ("refund", "release"):
+    """Which settlement took the order's escrow ("refund", "release" or "split"), if one did."""
+    for kind in SETTLEMENTS:
         if legs_of(engine, order_key(order_id, kind)) is not None:
             return kind
     return None
@@ -238,14 +243,60 @@ def refund_frozen(engine: Engine, order_id: str) -> TransferResult | None:
     return transfer(engine, order_key(order_id, "refund"), "refund", legs, order_id=order_id)
 
 
+def payee_account(terms: OrderTerms) -> str:
+    """Who is paid the price: the creator, or the creator's MCN at placement (O8)."""
+    return mcn_account(terms.mcn_id) if terms.mcn_id else creator_account(terms.creator_id)
+
+
 def release_legs(terms: OrderTerms) -> list[Leg]:
-    """The order's escrow paid out: the price to the creator, or to the creator's MCN (O8),
-    the fee to the platform."""
-    payee = mcn_account(terms.mcn_id) if terms.mcn_id else creator_account(terms.creator_id)
-    legs = [Leg(escrow_account(terms.order_id), -terms.total_fen), Leg(payee, terms.price_fen)]
+    """The order's escrow paid out: the price to the payee (O8), the fee to the platform."""
+    legs = [Leg(escrow_account(terms.order_id), -terms.total_fen)]
+    legs.append(Leg(payee_account(terms), terms.price_fen))
     if terms.fee_fen:
         legs.append(Leg(PLATFORM_FEES, terms.fee_fen))
     return legs
+
+
+@dataclass(frozen=True)
+class Split:
+    """Where an order's escrow goes when r fen of the price p go back to the client (X4)."""
+
+    to_client: int
+    to_payee: int
+    to_platform: int
+
+
+def split_of(terms: OrderTerms, refund_fen: int) -> Split:
+    """X4: the client gets r of the price and floor(f x r / p) of the fee back; the payee
+    p - r; the platform keeps the rest of the fee. Integers only: the fee's remainder stays
+    with the platform, and the three parts always add up to the escrow."""
+    price, fee = terms.price_fen, terms.fee_fen
+    if type(refund_fen) is not int or not 0 <= refund_fen <= price:
+        raise LedgerError(f"a split refunds 0 to {price} fen of the price, not {refund_fen!r}")
+    fee_back = fee * refund_fen // price
+    return Split(refund_fen + fee_back, price - refund_fen, fee - fee_back)
+
+
+def split_legs(terms: OrderTerms, refund_fen: int) -> list[Leg]:
+    """The escrow emptied in one transfer; a part of nothing is no leg."""
+    split = split_of(terms, refund_fen)
+    parts = (
+        (client_account(terms.client_id), split.to_client),
+        (payee_account(terms), split.to_payee),
+        (PLATFORM_FEES, split.to_platform),
+    )
+    return [Leg(escrow_account(terms.order_id), -terms.total_fen)] + [
+        Leg(account, amount) for account, amount in parts if amount
+    ]
+
+
+def settle_split(engine: Engine, terms: OrderTerms, refund_fen: int) -> TransferResult:
+    """X4: one balanced transfer under the order's split key, so a retry moves nothing more
+    (and one with another refund is a TransferConflict). Raises InsufficientFunds if the
+    escrow was already refunded or released."""
+    key = order_key(terms.order_id, "split")
+    legs = split_legs(terms, refund_fen)
+    return transfer(engine, key, "split", legs, order_id=terms.order_id)
 
 
 def release_frozen(engine: Engine, terms: OrderTerms) -> TransferResult:

@@ -182,14 +182,19 @@ class CreatorEarnings:
     earned_fen: int
 
 
+# The settlements that pay the payee of an order.
+_PAYOUTS = ("release", "split")
+
+
 def mcn_earnings(engine: Engine, mcn_id: str) -> list[CreatorEarnings]:
-    """O8: what each of the MCN's creators earned it, from the released escrows."""
+    """O8: what each of the MCN's creators earned it, from the released escrows and the
+    payee's share of the divided ones (X4)."""
     query = (
         select(orders.c.creator_id, func.count(), func.sum(entries.c.amount))
         .select_from(entries)
         .join(transfers, transfers.c.id == entries.c.transfer_id)
         .join(orders, orders.c.id == transfers.c.order_id)
-        .where(entries.c.account_id == ledger.mcn_account(mcn_id), transfers.c.kind == "release")
+        .where(entries.c.account_id == ledger.mcn_account(mcn_id), transfers.c.kind.in_(_PAYOUTS))
         .group_by(orders.c.creator_id)
         .order_by(orders.c.creator_id)
     )

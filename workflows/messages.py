@@ -401,6 +401,13 @@ class ProjectionWrite(Model):
     notifications: list[Notification] = []
 
 
+class SplitSettlement(Model):
+    """X4: the order's escrow divided, `refund_fen` of the price back to the client."""
+
+    terms: OrderTerms
+    refund_fen: int = Field(ge=0)
+
+
 class PublishRequest(Model):
     order_id: str
     video_id: str
