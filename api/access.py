@@ -1,4 +1,4 @@
-"""Who may see which orders, and which role each action belongs to."""
+"""Who may see which orders, and which roles each action belongs to."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from services.auth import User
 from workflows.actions import ACTIONS
 from workflows.messages import Action, Role
 
-# The one role that may take each user action, from the workflow's action table.
-ROLE_FOR_ACTION: dict[Action, Role] = {action: spec.role for action, spec in ACTIONS.items()}
+# The roles that may take each user action, from the workflow's action table: one for most,
+# either party for the ways out of an order (X1, X3).
+ROLES_FOR_ACTION: dict[Action, tuple[Role, ...]] = {
+    action: spec.roles for action, spec in ACTIONS.items()
+}
 
 
 def visible_to(user: User) -> ColumnElement[bool]:

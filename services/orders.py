@@ -72,6 +72,11 @@ UPDATES: dict[Action, ActionUpdate] = {
     Action.REQUEST_EXTENSION: OrderWorkflow.request_extension,
     Action.ANSWER_EXTENSION: OrderWorkflow.answer_extension,
     Action.MOVE_DEADLINE: OrderWorkflow.move_deadline,
+    Action.PROPOSE_CANCELLATION: OrderWorkflow.propose_cancellation,
+    Action.ANSWER_CANCELLATION: OrderWorkflow.answer_cancellation,
+    Action.OPEN_DISPUTE: OrderWorkflow.open_dispute,
+    Action.RESOLVE_DISPUTE: OrderWorkflow.resolve_dispute,
+    Action.OPS_CANCEL: OrderWorkflow.ops_cancel,
 }
 
 

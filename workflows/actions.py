@@ -1,8 +1,11 @@
-"""Every user action, defined once: its input, the one role that may take it, the statuses in
+"""Every user action, defined once: its input, the roles that may take it, the statuses in
 which, and the deadlines it may open (who it puts on the clock). The workflow's checks, the
 API's role checks (api/access.py), the authorization tests and docs/ARCHITECTURE.md read it.
 
 "May act" is this table; "must act next" is the open deadline's party (workflows/state.py).
+Most actions belong to one role; the ways out of an order (X1, X3) to either party. Roles are
+a tuple, not a set: the workflow iterates them, and the order of a set of strings differs
+between processes.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflows.messages import (
+    EXIT_STATUSES,
     FINAL_STATUSES,
     Action,
     ActionInput,
+    CancellationAnswer,
+    CancellationProposalInput,
     DeadlineKind,
     ExtensionAnswer,
     ExtensionInput,
@@ -20,6 +26,7 @@ from workflows.messages import (
     OrderStatus,
     PublicationReviewInput,
     ReasonInput,
+    ResolveDisputeInput,
     ReviewInput,
     Role,
     ScriptInput,
@@ -31,24 +38,37 @@ S = OrderStatus
 K = DeadlineKind
 
 
+Roles = tuple[Role, ...]
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     input: type[ActionInput]
-    role: Role
+    roles: Roles
     statuses: frozenset[OrderStatus]
     # The deadlines the action may open: whom it puts on the clock next (D2).
     opens: frozenset[DeadlineKind] = frozenset()
 
 
 def _spec(
-    input: type[ActionInput], role: Role, *statuses: OrderStatus, opens: tuple[K, ...] = ()
+    input: type[ActionInput],
+    roles: Role | Roles,
+    *statuses: OrderStatus,
+    opens: tuple[K, ...] = (),
 ) -> ActionSpec:
-    return ActionSpec(input, role, frozenset(statuses), frozenset(opens))
+    roles = (roles,) if isinstance(roles, Role) else roles
+    return ActionSpec(input, roles, frozenset(statuses), frozenset(opens))
 
 
 # Statuses in which some deadline runs: where ops may move it (D4, P2).
 WAITING = frozenset(set(S) - FINAL_STATUSES - {S.PLACING})
 CREATOR_DELIVERS = (S.SCRIPT_PENDING, S.VIDEO_PENDING)
+PARTIES: Roles = (Role.CLIENT, Role.CREATOR)
+# After acceptance, before the delivery is accepted (X1, X3); ops cancel from placement (P2).
+EXITS = tuple(sorted(EXIT_STATUSES))
+BEFORE_DELIVERY = (S.AWAITING_ACCEPTANCE, *EXITS)
+# What is left to do while a dispute is open: ops decide (X3).
+WHILE_DISPUTED = (Action.RESOLVE_DISPUTE, Action.OPS_CANCEL)
 
 ACTIONS: dict[Action, ActionSpec] = {
     Action.ACCEPT: _spec(
@@ -92,17 +112,30 @@ ACTIONS: dict[Action, ActionSpec] = {
     ),
     Action.ANSWER_EXTENSION: _spec(ExtensionAnswer, Role.CLIENT, *CREATOR_DELIVERS),
     Action.MOVE_DEADLINE: _spec(MoveDeadlineInput, Role.OPS, *WAITING),
+    # X1: either party proposes a split of the price; the other agrees or refuses.
+    Action.PROPOSE_CANCELLATION: _spec(
+        CancellationProposalInput, PARTIES, *EXITS, opens=(K.CANCELLATION,)
+    ),
+    Action.ANSWER_CANCELLATION: _spec(CancellationAnswer, PARTIES, *EXITS),
+    # X3: either party opens a dispute; the deadlines pause until ops resolve it.
+    Action.OPEN_DISPUTE: _spec(ReasonInput, PARTIES, *EXITS, opens=(K.DISPUTE,)),
+    Action.RESOLVE_DISPUTE: _spec(ResolveDisputeInput, Role.OPS, *EXITS),
+    # P2: ops cancel any order before its delivery is accepted, with a full refund.
+    Action.OPS_CANCEL: _spec(ReasonInput, Role.OPS, *BEFORE_DELIVERY),
 }
 
 # The roles that take any action; the others (MCNs, the system) are refused outright.
-ACTING_ROLES = frozenset(spec.role for spec in ACTIONS.values())
+ACTING_ROLES = frozenset(role for spec in ACTIONS.values() for role in spec.roles)
 
 
-def allowed_now(state: OrderState) -> dict[Action, Role]:
+def allowed_now(state: OrderState) -> dict[Action, Roles]:
     """Who may take which action now: the table for the status, narrowed by what the order
-    holds (a publication awaiting its review, an overdue delivery, an extension request)."""
-    allowed = {a: spec.role for a, spec in ACTIONS.items() if state.status in spec.statuses}
-    ruled_out: set[Action] = set()
+    holds (a publication awaiting its review, an overdue delivery, an extension request, a
+    cancellation proposal, a dispute, the rejections left)."""
+    allowed = {a: spec.roles for a, spec in ACTIONS.items() if state.status in spec.statuses}
+    if state.dispute is not None:
+        return {a: roles for a, roles in allowed.items() if a in WHILE_DISPUTED}
+    ruled_out: set[Action] = {Action.RESOLVE_DISPUTE}
     if state.status is S.PUBLISHED:
         ruled_out.add(
             Action.ACCEPT_DELIVERY if state.awaiting_review else Action.REVIEW_PUBLICATION
@@ -113,6 +146,51 @@ def allowed_now(state: OrderState) -> dict[Action, Role]:
         ruled_out.add(Action.ANSWER_EXTENSION)
     else:
         ruled_out.add(Action.REQUEST_EXTENSION)
-    if not state.running():
+    if state.main_deadline() is None:
         ruled_out.add(Action.MOVE_DEADLINE)
-    return {a: role for a, role in allowed.items() if a not in ruled_out}
+    if state.proposal is None:
+        ruled_out.add(Action.ANSWER_CANCELLATION)
+    else:
+        ruled_out.add(Action.PROPOSE_CANCELLATION)
+        if Action.ANSWER_CANCELLATION in allowed:  # by the other party
+            other = tuple(r for r in PARTIES if r is not state.proposal.by.role)
+            allowed[Action.ANSWER_CANCELLATION] = other
+    revisions = state.revisions()
+    if revisions.scripts_left == 0:
+        ruled_out.add(Action.REJECT_SCRIPT)
+    if revisions.videos_left == 0:
+        ruled_out.add(Action.REJECT_VIDEO)
+    return {a: roles for a, roles in allowed.items() if a not in ruled_out}
+
+
+def why_not(state: OrderState, action: Action) -> str | None:
+    """Why an action the status allows is ruled out now, with what to do instead; None
+    when the status alone rules it out (the caller says what the status allows)."""
+    spec = ACTIONS.get(action)
+    if spec is None or state.status not in spec.statuses:
+        return None
+    dispute, proposal = state.dispute, state.proposal
+    if dispute is not None and action not in WHILE_DISPUTED:
+        return (
+            f"it is in dispute, opened by the {dispute.by.role} at "
+            f"{dispute.opened_at.isoformat()}: ops decide how it goes on (rule X3)"
+        )
+    match action:
+        case Action.REJECT_SCRIPT | Action.REJECT_VIDEO:
+            allowed = state.terms.revision_rounds
+            phase = "script" if action is Action.REJECT_SCRIPT else "video"
+            return (
+                f"the client has rejected the {phase} {allowed} times, as many as the order "
+                f"allows (rule X2); instead, confirm it, propose a cancellation (rule X1) or "
+                "open a dispute (rule X3)"
+            )
+        case Action.PROPOSE_CANCELLATION if proposal is not None:
+            return (
+                f"a cancellation proposal is already open: the {proposal.by.role}'s, "
+                f"{proposal.refund_fen} fen back; it must be answered or lapse first (rule X1)"
+            )
+        case Action.ANSWER_CANCELLATION:
+            return "no cancellation proposal is open (rule X1)"
+        case Action.RESOLVE_DISPUTE:
+            return "no dispute is open (rule X3)"
+    return None

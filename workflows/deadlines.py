@@ -97,15 +97,28 @@ PUBLICATION_REVIEW = Rule(
     K.PUBLICATION_REVIEW, Role.REVIEWER, Outcome.ESCALATE, "the review is escalated to ops"
 )
 EXTENSION = Rule(K.EXTENSION, Role.CLIENT, Outcome.LAPSE_EXTENSION, "the request lapses")
+# X1: the party who did not propose answers; the rule's party is replaced when it opens.
+CANCELLATION = Rule(
+    K.CANCELLATION, Role.CLIENT, Outcome.LAPSE_CANCELLATION, "the cancellation proposal lapses"
+)
+DISPUTE = Rule(
+    K.DISPUTE, Role.OPS, Outcome.ESCALATE_DISPUTE, "the dispute is escalated again to ops"
+)
 BY_KIND: dict[DeadlineKind, Rule] = {
-    rule.kind: rule for rule in (*RULES.values(), GRACE, PUBLICATION_REVIEW, EXTENSION)
+    rule.kind: rule
+    for rule in (*RULES.values(), GRACE, PUBLICATION_REVIEW, EXTENSION, CANCELLATION, DISPUTE)
 }
+# Deadlines of the order rather than of its status: they outlive a change of status before
+# the delivery is accepted, and a dispute's is the one clock that runs while it is open.
+ORDER_LEVEL = frozenset({K.CANCELLATION, K.DISPUTE})
 
 
-def open_deadline(rule: Rule, due_at: datetime, now: datetime, timings: Timings) -> Deadline:
+def open_deadline(
+    rule: Rule, due_at: datetime, now: datetime, timings: Timings, party: Role | None = None
+) -> Deadline:
     return Deadline(
         kind=rule.kind,
-        party=rule.party,
+        party=party or rule.party,
         due_at=due_at,
         outcome=rule.outcome,
         opened_at=now,
@@ -115,8 +128,9 @@ def open_deadline(rule: Rule, due_at: datetime, now: datetime, timings: Timings)
 
 def reminder_offsets(kind: DeadlineKind, length: timedelta, timings: Timings) -> list[timedelta]:
     """D3: the creator 2 h before the accept window closes; every other party 24 h before a
-    deadline of 2 days or more, 2 h before a shorter one; nobody before the end of retention."""
-    if kind is K.RETENTION:
+    deadline of 2 days or more, 2 h before a shorter one; nobody before the end of retention,
+    nor ops before a dispute is escalated again (the escalation is their reminder)."""
+    if kind in (K.RETENTION, K.DISPUTE):
         return []
     if kind is K.ACCEPT:
         return [timings.accept_reminder_before]

@@ -63,6 +63,22 @@ FINAL_STATUSES = frozenset(
 )
 
 
+# After acceptance and before the delivery is accepted: where the parties can still leave an
+# order, by agreement or by dispute (X1, X3), and its proposals and disputes outlive a status.
+EXIT_STATUSES = frozenset(
+    {
+        OrderStatus.SCRIPT_PENDING,
+        OrderStatus.SCRIPT_IN_REVIEW,
+        OrderStatus.SCRIPT_AWAITING_CLIENT,
+        OrderStatus.VIDEO_PENDING,
+        OrderStatus.VIDEO_IN_REVIEW,
+        OrderStatus.VIDEO_AWAITING_CLIENT,
+        OrderStatus.AWAITING_PUBLISH,
+        OrderStatus.PUBLISHED,
+    }
+)
+
+
 class Action(StrEnum):
     """Everything that moves an order. User actions are workflow Updates of the same name."""
 
@@ -87,6 +103,11 @@ class Action(StrEnum):
     REQUEST_EXTENSION = "request_extension"
     ANSWER_EXTENSION = "answer_extension"
     MOVE_DEADLINE = "move_deadline"
+    # Ways out after acceptance (X1, X3, P2): by agreement, by dispute, by ops.
+    PROPOSE_CANCELLATION = "propose_cancellation"
+    ANSWER_CANCELLATION = "answer_cancellation"
+    OPEN_DISPUTE = "open_dispute"
+    RESOLVE_DISPUTE = "resolve_dispute"
     # Done by the system: timers, the video platform, the ledger.
     REFUSE = "refuse"
     AUTO_CANCEL = "auto_cancel"
@@ -99,11 +120,13 @@ class Action(StrEnum):
     ESCALATE = "escalate"
     REMIND = "remind"
     EXTENSION_LAPSED = "extension_lapsed"
+    CANCELLATION_LAPSED = "cancellation_lapsed"
     VIDEO_REMOVED = "video_removed"
     RETENTION_VIOLATED = "retention_violated"
     RETENTION_ENDED = "retention_ended"
-    # Done by ops outside the API: a cancellation requested in Temporal (the Web UI's button,
-    # `temporal workflow cancel`), or the settlement of an order whose workflow was stopped.
+    # Ops cancel with a full refund (P2): through the API, by a cancellation requested in
+    # Temporal (the Web UI's button, `temporal workflow cancel`), or by settling an order whose
+    # workflow was stopped.
     OPS_CANCEL = "ops_cancel"
     # Ops settled an order whose workflow stopped after its delivery was accepted.
     OPS_SETTLE = "ops_settle"
@@ -151,6 +174,10 @@ class Timings(Model):
     # may be (O1, D2); checked at placement.
     min_creator_time: timedelta = timedelta(days=1)
     max_due_ahead: timedelta = timedelta(days=365)
+    # A cancellation proposal nobody answers lapses (X1); a dispute ops leave unresolved is
+    # escalated again (X3).
+    proposal_lapses_after: timedelta = timedelta(hours=48)
+    dispute_escalates_after: timedelta = timedelta(days=3)
 
 
 class Brief(Model):
@@ -178,6 +205,9 @@ class OrderTerms(Model):
     brief: Brief
     skip_script: bool = False
     retention_days: int = Field(default=30, ge=30, le=3650)
+    # How many scripts and how many videos the client may reject (X2); None for orders placed
+    # before the rule, which keep no cap.
+    revision_rounds: int | None = Field(default=None, ge=0, le=100)
 
     @property
     def total_fen(self) -> int:
@@ -225,6 +255,38 @@ class MoveDeadlineInput(ActionInput):
 
     due_at: datetime
     reason: Reason
+
+
+class CancellationProposalInput(ActionInput):
+    """X1: cancel by agreement, `refund_fen` of the price back to the client, the rest paid."""
+
+    refund_fen: int = Field(ge=0)
+    reason: Reason
+
+
+class CancellationAnswer(ActionInput):
+    agree: bool
+    reason: Reason | None = None
+
+
+class Resolution(StrEnum):
+    """How ops end a dispute (X3)."""
+
+    # The order runs on from where it stood, its deadlines with the time they had left.
+    CONTINUE = "continue"
+    # Cancelled, the escrow divided as `refund_fen` says (X4).
+    CANCEL = "cancel"
+    # The delivery accepted: the creator paid in full, retention as usual.
+    ACCEPT_DELIVERY = "accept_delivery"
+
+
+class ResolveDisputeInput(ActionInput):
+    resolution: Resolution
+    reason: Reason
+    # With `cancel`: the fen of the price refunded to the client.
+    refund_fen: int | None = Field(default=None, ge=0)
+    # With `continue`: a new date for the order's current deadline, instead of its time left.
+    due_at: datetime | None = None
 
 
 class ReviewInput(ActionInput):
@@ -276,6 +338,10 @@ class DeadlineKind(StrEnum):
     GRACE = "grace"
     # The client's answer to an extension request: it lapses at the deadline it asks to move.
     EXTENSION = "extension"
+    # The other party's answer to a cancellation proposal (X1); it lapses then.
+    CANCELLATION = "cancellation"
+    # Ops' resolution of a dispute (X3): escalated again then. Never paused.
+    DISPUTE = "dispute"
 
 
 class Outcome(StrEnum):
@@ -291,6 +357,8 @@ class Outcome(StrEnum):
     AUTO_ACCEPT = "auto_accept"
     RETENTION_END = "retention_end"
     LAPSE_EXTENSION = "lapse_extension"
+    LAPSE_CANCELLATION = "lapse_cancellation"
+    ESCALATE_DISPUTE = "escalate_dispute"
 
 
 class Deadline(Model):
@@ -316,6 +384,35 @@ class Extension(Model):
     due_at: datetime
     reason: str
     asked_at: datetime
+
+
+class CancellationProposal(Model):
+    """A proposal to cancel by agreement awaiting the other party's answer (X1)."""
+
+    by: Actor
+    refund_fen: int
+    reason: str
+    proposed_at: datetime
+
+
+class Dispute(Model):
+    """An open dispute (X3): the order's deadlines are paused until ops resolve it."""
+
+    by: Actor
+    reason: str
+    opened_at: datetime
+    # Left unresolved past its deadline: escalated again to ops.
+    escalated: bool = False
+
+
+class Revisions(Model):
+    """The client's rejections so far and how many remain, per phase (X2)."""
+
+    allowed: int | None
+    scripts_rejected: int
+    videos_rejected: int
+    scripts_left: int | None
+    videos_left: int | None
 
 
 class Review(Model):
@@ -370,6 +467,11 @@ class OrderView(Model):
     overdue: bool = False
     escalated: bool = False
     extension: Extension | None = None
+    # Ways out (X1-X3).
+    proposal: CancellationProposal | None = None
+    dispute: Dispute | None = None
+    disputed: bool = False
+    revisions: Revisions | None = None
 
 
 class Transition(Model):

@@ -22,11 +22,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.ledger import LedgerActivities
     from activities.projection import ProjectionActivities
     from activities.video import VideoActivities
-    from workflows.actions import ACTING_ROLES, ACTIONS, allowed_now
+    from workflows.actions import ACTING_ROLES, ACTIONS, allowed_now, why_not
     from workflows.common import (
         ACTIVITY_TIMEOUT,
         CLIENT_ID,
         CREATOR_ID,
+        DISPUTED,
         ESCALATED,
         ESCROW_ALREADY_SETTLED,
         FORBIDDEN,
@@ -39,16 +40,28 @@ with workflow.unsafe.imports_passed_through():
         PERSISTENT,
         REQUEST_ID_REUSED,
     )
-    from workflows.deadlines import EXTENSION, GRACE, PUBLICATION_REVIEW, RULES, open_deadline
+    from workflows.deadlines import (
+        CANCELLATION,
+        DISPUTE,
+        EXTENSION,
+        GRACE,
+        PUBLICATION_REVIEW,
+        RULES,
+        open_deadline,
+    )
     from workflows.messages import (
         OPS_IN_TEMPORAL,
         SYSTEM,
         Action,
         ActionInput,
         Actor,
+        CancellationAnswer,
+        CancellationProposal,
+        CancellationProposalInput,
         CreditPenalty,
         Deadline,
         DeadlineKind,
+        Dispute,
         Extension,
         ExtensionAnswer,
         ExtensionInput,
@@ -66,11 +79,14 @@ with workflow.unsafe.imports_passed_through():
         PublicationReviewInput,
         PublishRequest,
         ReasonInput,
+        Resolution,
+        ResolveDisputeInput,
         Review,
         ReviewInput,
         Role,
         Script,
         ScriptInput,
+        SplitSettlement,
         StatsRequest,
         TakeDownRequest,
         Transition,
@@ -105,14 +121,17 @@ _REVIEWERS = "reviewers"
 
 @workflow.defn(name="Order")
 class OrderWorkflow:
-    """One order's whole lifecycle (SPEC O1-O12, D1-D5); the source of truth for its state.
+    """One order's whole lifecycle (SPEC O1-O12, D1-D5, X1-X4, P2); the source of truth for
+    its state.
 
     Updates: placed (waits for the escrow freeze, for the placing caller), and one per user
     action of workflows/actions.py, each validated against the status and the acting user:
       accept, decline, cancel, submit_script, review_script, confirm_script, reject_script,
       submit_video, review_video, confirm_video, reject_video, publish, republish,
       review_publication, accept_delivery, cancel_overdue, request_extension,
-      answer_extension, move_deadline. Each returns the order's view after the action.
+      answer_extension, move_deadline, propose_cancellation, answer_cancellation,
+      open_dispute, resolve_dispute, ops_cancel. Each returns the order's view after the
+      action.
     Signals: video_removed (from the video-platform adapter).
     Queries: view.
 
@@ -207,6 +226,32 @@ class OrderWorkflow:
             case Outcome.RETENTION_END:
                 await self._check_video(judge=False)  # the final numbers
                 await self._move(S.COMPLETED, Action.RETENTION_ENDED, SYSTEM, "rule O9")
+            case Outcome.LAPSE_CANCELLATION:
+                s.proposal = None
+                s.close(K.CANCELLATION)
+                reason = f"rule X1: the proposal was not answered within {t.proposal_lapses_after}"
+                await self._move(
+                    s.status,
+                    Action.CANCELLATION_LAPSED,
+                    SYSTEM,
+                    reason,
+                    self._to_parties("cancellation_lapsed", reason),
+                )
+            case Outcome.ESCALATE_DISPUTE:
+                assert s.dispute is not None  # its deadline closes with it
+                s.close(K.DISPUTE)
+                s.dispute = s.dispute.model_copy(update={"escalated": True})
+                reason = (
+                    f"rule X3: the dispute has waited {t.dispute_escalates_after} for ops; "
+                    "escalated again"
+                )
+                await self._move(
+                    s.status,
+                    Action.ESCALATE,
+                    SYSTEM,
+                    reason,
+                    self._to_parties("dispute_escalated", reason, also_ops=True),
+                )
             case Outcome.LAPSE_EXTENSION:
                 s.extension = None
                 s.close(K.EXTENSION)
@@ -341,7 +386,7 @@ class OrderWorkflow:
         """A review left past its deadline goes to ops; it is never approved by the system."""
         s = self._state
         s.close(deadline.kind)
-        s.escalated = True
+        s.review_escalated = True
         reason = f"rule D2: no review within {s.timings.review_within}; escalated to ops"
         await self._move(
             s.status,
@@ -552,7 +597,7 @@ class OrderWorkflow:
             publication = self._reviewed(s.publications[-1], req.actor, req.approve, req.reason)
             s.publications[-1] = publication
             s.close(K.PUBLICATION_REVIEW)
-            s.escalated = False
+            s.review_escalated = False
             acceptance = RULES[S.PUBLISHED]
             due = publication.published_at + s.timings.auto_accept_after
             s.open(open_deadline(acceptance, due, workflow.now(), s.timings))
@@ -663,6 +708,152 @@ class OrderWorkflow:
 
         return await self._act(Action.MOVE_DEADLINE, req, apply)
 
+    @workflow.update
+    async def propose_cancellation(self, req: CancellationProposalInput) -> OrderView:
+        """X1: either party proposes to cancel with a split; the other answers within the
+        lapse time. The party's own deadline runs on meanwhile."""
+
+        async def apply() -> None:
+            s, now = self._state, workflow.now()
+            s.proposal = CancellationProposal(
+                by=req.actor, refund_fen=req.refund_fen, reason=req.reason, proposed_at=now
+            )
+            other = Role.CREATOR if req.actor.role is Role.CLIENT else Role.CLIENT
+            due = now + s.timings.proposal_lapses_after
+            s.open(open_deadline(CANCELLATION, due, now, s.timings, party=other))
+            split = f"{req.refund_fen} of the {s.terms.price_fen} fen price back to the client"
+            body = (
+                f"the {req.actor.role} proposes to cancel the order, {split}: {req.reason}; "
+                f"agree or refuse by {due.isoformat()}"
+            )
+            await self._move(
+                s.status,
+                Action.PROPOSE_CANCELLATION,
+                req.actor,
+                f"{split}: {req.reason}",
+                [
+                    Notification(
+                        recipient=self._recipient(other), kind="cancellation_proposed", body=body
+                    )
+                ],
+            )
+
+        return await self._act(Action.PROPOSE_CANCELLATION, req, apply)
+
+    @workflow.update
+    async def answer_cancellation(self, req: CancellationAnswer) -> OrderView:
+        """X1: the other party agrees (the order ends cancelled, the escrow split, X4) or
+        refuses (the order runs on)."""
+
+        async def apply() -> None:
+            s = self._state
+            proposal = s.proposal
+            assert proposal is not None  # checked: answer_cancellation is allowed only then
+            s.proposal = None
+            s.close(K.CANCELLATION)
+            said = f": {req.reason}" if req.reason else ""
+            if req.agree:
+                reason = (
+                    f"agreed to cancel by agreement, {proposal.refund_fen} of the "
+                    f"{s.terms.price_fen} fen price back to the client (rules X1 X4){said}"
+                )
+                await self._cancel_split(req.actor, Action.ANSWER_CANCELLATION, reason, proposal)
+                return
+            reason = f"refused the cancellation proposal{said}"
+            refused = Notification(
+                recipient=self._recipient(proposal.by.role),
+                kind="cancellation_refused",
+                body=reason,
+            )
+            await self._move(s.status, Action.ANSWER_CANCELLATION, req.actor, reason, [refused])
+
+        return await self._act(Action.ANSWER_CANCELLATION, req, apply)
+
+    @workflow.update
+    async def open_dispute(self, req: ReasonInput) -> OrderView:
+        """X3, D5: every deadline of the order pauses; ops resolve. An open cancellation
+        proposal is withdrawn: the dispute is ops' to decide now."""
+
+        async def apply() -> None:
+            s, now = self._state, workflow.now()
+            reason = req.reason
+            if s.proposal is not None:
+                s.proposal = None
+                s.close(K.CANCELLATION)
+                reason += "; the open cancellation proposal is withdrawn"
+            s.pause_deadlines(now)
+            s.dispute = Dispute(by=req.actor, reason=req.reason, opened_at=now)
+            due = now + s.timings.dispute_escalates_after
+            s.open(open_deadline(DISPUTE, due, now, s.timings))
+            body = (
+                f"the {req.actor.role} opened a dispute: {req.reason}; the order's deadlines "
+                "are paused until ops resolve it"
+            )
+            await self._move(
+                s.status,
+                Action.OPEN_DISPUTE,
+                req.actor,
+                reason,
+                self._to_parties("dispute_opened", body, also_ops=True),
+            )
+
+        return await self._act(Action.OPEN_DISPUTE, req, apply)
+
+    @workflow.update
+    async def resolve_dispute(self, req: ResolveDisputeInput) -> OrderView:
+        """X3, D5: ops let the order continue (the deadlines with the time they had left, or
+        a new date), cancel it with a split (X4), or accept the delivery (paid in full)."""
+
+        async def apply() -> None:
+            s, now = self._state, workflow.now()
+            match req.resolution:
+                case Resolution.CONTINUE:
+                    s.dispute = None
+                    s.close(K.DISPUTE)
+                    s.resume_deadlines(now)
+                    reason = f"continue: {req.reason}"
+                    current = s.main_deadline()
+                    if req.due_at is not None and current is not None:
+                        s.move(current.kind, req.due_at)
+                        if s.extension is not None and s.extension.kind is current.kind:
+                            s.move(K.EXTENSION, req.due_at)
+                        reason += f"; the {current.kind} deadline is now {req.due_at.isoformat()}"
+                    else:
+                        reason += "; the deadlines run on with the time they had left"
+                    await self._move(
+                        s.status,
+                        Action.RESOLVE_DISPUTE,
+                        req.actor,
+                        reason,
+                        self._to_parties("dispute_resolved", reason),
+                    )
+                case Resolution.CANCEL:
+                    assert req.refund_fen is not None  # checked
+                    reason = (
+                        f"cancelled, {req.refund_fen} of the {s.terms.price_fen} fen price back "
+                        f"to the client (rules X3 X4): {req.reason}"
+                    )
+                    await self._cancel_split(
+                        req.actor, Action.RESOLVE_DISPUTE, reason, req.refund_fen
+                    )
+                case Resolution.ACCEPT_DELIVERY:
+                    reason = f"delivery accepted, the creator paid in full (rule X3): {req.reason}"
+                    await self._accept_delivery(
+                        req.actor,
+                        Action.RESOLVE_DISPUTE,
+                        reason,
+                        self._to_parties("dispute_resolved", reason),
+                    )
+
+        return await self._act(Action.RESOLVE_DISPUTE, req, apply)
+
+    @workflow.update
+    async def ops_cancel(self, req: ReasonInput) -> OrderView:
+        """P2: ops cancel an order before its delivery is accepted, with a full refund."""
+        return await self._act(
+            Action.OPS_CANCEL, req, lambda: self._cancel(req.actor, Action.OPS_CANCEL, req.reason)
+        )
+
     # Validators: synchronous, change nothing, reject by raising. A rejected update leaves
     # no event in the history (A1).
 
@@ -742,6 +933,26 @@ class OrderWorkflow:
     def validate_move_deadline(self, req: MoveDeadlineInput) -> None:
         self._check(Action.MOVE_DEADLINE, req)
 
+    @propose_cancellation.validator
+    def validate_propose_cancellation(self, req: CancellationProposalInput) -> None:
+        self._check(Action.PROPOSE_CANCELLATION, req)
+
+    @answer_cancellation.validator
+    def validate_answer_cancellation(self, req: CancellationAnswer) -> None:
+        self._check(Action.ANSWER_CANCELLATION, req)
+
+    @open_dispute.validator
+    def validate_open_dispute(self, req: ReasonInput) -> None:
+        self._check(Action.OPEN_DISPUTE, req)
+
+    @resolve_dispute.validator
+    def validate_resolve_dispute(self, req: ResolveDisputeInput) -> None:
+        self._check(Action.RESOLVE_DISPUTE, req)
+
+    @ops_cancel.validator
+    def validate_ops_cancel(self, req: ReasonInput) -> None:
+        self._check(Action.OPS_CANCEL, req)
+
     # ------------------------------------------------------------------ platform events, reads
 
     @workflow.signal
@@ -770,6 +981,17 @@ class OrderWorkflow:
             [Notification(recipient=who, kind="cancelled", body=reason) for who in self._parties()],
         )
         await self._settle(LedgerActivities.refund)
+
+    async def _cancel_split(
+        self, actor: Actor, action: Action, reason: str, split: CancellationProposal | int
+    ) -> None:
+        """Cancelled with the escrow divided (X1, X3): one keyed split transfer (X4)."""
+        s = self._state
+        refund = split.refund_fen if isinstance(split, CancellationProposal) else split
+        await self._move(S.CANCELLED, action, actor, reason, self._to_parties("cancelled", reason))
+        await self._settle(
+            LedgerActivities.split, SplitSettlement(terms=s.terms, refund_fen=refund)
+        )
 
     async def _confirm_script(
         self, actor: Actor, action: Action, reason: str | None = None
@@ -810,7 +1032,11 @@ class OrderWorkflow:
         s.video_public = True
 
     async def _accept_delivery(
-        self, actor: Actor, action: Action, reason: str | None = None
+        self,
+        actor: Actor,
+        action: Action,
+        reason: str | None = None,
+        notify: Sequence[Notification] = (),
     ) -> None:
         s = self._state
         s.delivery_accepted_at = workflow.now()
@@ -820,20 +1046,30 @@ class OrderWorkflow:
             kind="paid",
             body=f"{s.terms.price_fen} fen released for order {s.terms.order_id}",
         )
-        await self._move(S.IN_RETENTION, action, actor, reason, [paid])
+        # One notification per recipient and transition: the payee told of the payment unless
+        # told of the transition already.
+        notes = [*notify, paid] if payee not in {n.recipient for n in notify} else [*notify]
+        await self._move(S.IN_RETENTION, action, actor, reason, notes)
         await self._settle(LedgerActivities.release)
 
-    async def _settle(self, transfer: Callable[[LedgerActivities, OrderTerms], None]) -> None:
-        """Refund or release the escrow. If it was already settled the other way (ops
+    async def _settle(
+        self,
+        transfer: Callable[[LedgerActivities, Any], None],
+        settlement: SplitSettlement | None = None,
+    ) -> None:
+        """Refund, release or divide the escrow. If it was already settled otherwise (ops
         refunded a stopped order, then someone reset its workflow to a point before), the
         money stays where it went and the order ends as that settlement says."""
         try:
-            await self._money(transfer)
+            if settlement is None:
+                await self._money(transfer)
+            else:
+                await self._local(transfer, settlement)
         except (ActivityError, ApplicationError) as e:
             cause = _refusal(e)
             if cause is None or cause.type != ESCROW_ALREADY_SETTLED:
                 raise
-            refunded = cause.details == ("refund",)
+            refunded = cause.details in (("refund",), ("split",))
             await self._move(
                 S.CANCELLED if refunded else S.COMPLETED,
                 Action.ESCROW_ALREADY_SETTLED,
@@ -921,6 +1157,9 @@ class OrderWorkflow:
         if s.escalated != s.escalated_attr:
             updates.append(ESCALATED.value_set(s.escalated))
             s.escalated_attr = s.escalated
+        if s.disputed != s.disputed_attr:
+            updates.append(DISPUTED.value_set(s.disputed))
+            s.disputed_attr = s.disputed
         if updates:
             workflow.upsert_search_attributes(updates)
 
@@ -962,20 +1201,24 @@ class OrderWorkflow:
                 f"request id {req.request_id} was already used for {seen}", REQUEST_ID_REUSED
             )
         allowed = allowed_now(s)
-        role = allowed.get(action)
-        if role is None:
+        roles = allowed.get(action)
+        if roles is None:
             state = str(s.status)
             if s.awaiting_review:
                 state += ", its republished video awaiting review"
             if s.overdue:
                 state += ", overdue"
+            if s.disputed:
+                state += ", in dispute"
+            why = why_not(s, action)
             raise _refused(
                 f"cannot {action} order {order_id}: it is {state}; "
-                f"allowed now: {describe(allowed)}",
+                f"{why + '; ' if why else ''}allowed now: {describe(allowed)}",
                 INVALID_STATE,
             )
-        if actor.role is not role:
-            raise _refused(f"only the {role} may {action} order {order_id}", FORBIDDEN)
+        if actor.role not in roles:
+            who = " or the ".join(roles)
+            raise _refused(f"only the {who} may {action} order {order_id}", FORBIDDEN)
         if not isinstance(req, ACTIONS[action].input):
             raise _refused(f"{action} takes a {ACTIONS[action].input.__name__}", INVALID_INPUT)
         self._check_input(req)
@@ -998,13 +1241,55 @@ class OrderWorkflow:
                     f"an extension must be later than the deadline, {current.due_at.isoformat()}",
                     INVALID_INPUT,
                 )
-        if isinstance(req, ExtensionInput | MoveDeadlineInput):
-            if req.due_at <= now:
+        if isinstance(req, CancellationProposalInput) and req.refund_fen > s.terms.price_fen:
+            raise _refused(
+                f"refund_fen is at most the price, {s.terms.price_fen} fen (rule X1)",
+                INVALID_INPUT,
+            )
+        if isinstance(req, ResolveDisputeInput):
+            self._check_resolution(req)
+        due_at = (
+            req.due_at
+            if isinstance(req, ExtensionInput | MoveDeadlineInput | ResolveDisputeInput)
+            else None
+        )
+        if due_at is not None:
+            if due_at <= now:
                 raise _refused("a deadline must be in the future", INVALID_INPUT)
-            if req.due_at - now > s.timings.max_due_ahead:
+            if due_at - now > s.timings.max_due_ahead:
                 raise _refused(
                     f"a deadline may be at most {s.timings.max_due_ahead} ahead", INVALID_INPUT
                 )
+
+    def _check_resolution(self, req: ResolveDisputeInput) -> None:
+        """Each resolution takes its own fields only (X3)."""
+        s = self._state
+        refund, due = req.refund_fen is not None, req.due_at is not None
+        match req.resolution:
+            case Resolution.CANCEL:
+                if not refund or due:
+                    raise _refused("cancel takes refund_fen and no due_at", INVALID_INPUT)
+                assert req.refund_fen is not None
+                if req.refund_fen > s.terms.price_fen:
+                    raise _refused(
+                        f"refund_fen is at most the price, {s.terms.price_fen} fen", INVALID_INPUT
+                    )
+            case Resolution.CONTINUE:
+                if refund:
+                    raise _refused("continue takes no refund_fen", INVALID_INPUT)
+                if due and s.main_deadline() is None:
+                    raise _refused("no deadline of the order to set a date for", INVALID_STATE)
+            case Resolution.ACCEPT_DELIVERY:
+                if refund or due:
+                    raise _refused(
+                        "accept_delivery takes neither refund_fen nor due_at", INVALID_INPUT
+                    )
+                if s.status is not S.PUBLISHED:
+                    raise _refused(
+                        f"the delivery can be accepted only once the video is published; the "
+                        f"order is {s.status}: continue, or cancel with a split",
+                        INVALID_STATE,
+                    )
 
     def _creator_deadline(self) -> Deadline:
         """The delivery deadline an extension would move (allowed only while one runs)."""
@@ -1015,11 +1300,11 @@ class OrderWorkflow:
         return current
 
     def _main_deadline(self) -> Deadline:
-        """The deadline ops move: the first that runs, other than an extension's answer."""
-        running = [d for d in self._state.running() if d.kind is not K.EXTENSION]
-        if not running:
+        """The deadline ops move: the status's own (or its grace), not an answer awaited."""
+        current = self._state.main_deadline()
+        if current is None:
             raise _refused("no deadline runs on this order", INVALID_STATE)
-        return running[0]
+        return current
 
     def _parties(self) -> tuple[str, str]:
         return (self._state.terms.client_id, self._state.terms.creator_id)
@@ -1032,6 +1317,10 @@ class OrderWorkflow:
 
     def _to_creator(self, kind: str, reason: str | None) -> Notification:
         return Notification(recipient=self._state.terms.creator_id, kind=kind, body=reason or "")
+
+    def _to_parties(self, kind: str, body: str, also_ops: bool = False) -> list[Notification]:
+        recipients = (*self._parties(), "ops") if also_ops else self._parties()
+        return [Notification(recipient=who, kind=kind, body=body) for who in recipients]
 
     @staticmethod
     def _reviewed(item: _Reviewable, by: Actor, approved: bool, reason: str | None) -> _Reviewable:
@@ -1075,6 +1364,7 @@ RULES_TEXT: dict[DeadlineKind, str] = {
     K.ACCEPTANCE: "accept the delivery",
     K.GRACE: "deliver, or the order is cancelled,",
     K.EXTENSION: "answer the extension request",
+    K.CANCELLATION: "agree to or refuse the cancellation proposal",
 }
 
 

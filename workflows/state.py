@@ -11,15 +11,20 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from workflows.deadlines import deadline_for
+from workflows.deadlines import ORDER_LEVEL, deadline_for
 from workflows.messages import (
+    EXIT_STATUSES,
     Action,
+    CancellationProposal,
     Deadline,
     DeadlineKind,
+    Dispute,
     Extension,
     OrderStatus,
     OrderTerms,
     Publication,
+    Revisions,
+    Role,
     Script,
     Timings,
     Video,
@@ -53,28 +58,60 @@ class OrderState(BaseModel):
     next_check: datetime | None = None
     deadlines: list[Deadline] = []
     overdue: bool = False
-    escalated: bool = False
+    # A review left past its deadline (D2); see `escalated`.
+    review_escalated: bool = False
     extension: Extension | None = None
+    # Ways out after acceptance (X1, X3): one proposal, one dispute at a time.
+    proposal: CancellationProposal | None = None
+    dispute: Dispute | None = None
     # What the search attributes say now, so only a change is upserted.
     deadline_attr: datetime | None = None
     escalated_attr: bool = False
+    disputed_attr: bool = False
 
     # ------------------------------------------------------------------ status
 
     def enter(self, to: OrderStatus, now: datetime) -> None:
         """Move to `to`. A new status closes every deadline of the old one (and what hung on
-        them: overdue, escalation, an extension request) and opens its own (D2)."""
+        them: overdue, escalation, an extension request) and opens its own (D2). A proposal
+        or a dispute lasts until the delivery is accepted or the order ends (X1, X3)."""
         self.changes += 1
         if to is self.status:
             return
         self.status = to
-        self.deadlines = []
-        self.overdue = self.escalated = False
+        lasting = to in EXIT_STATUSES
+        self.deadlines = [d for d in self.deadlines if lasting and d.kind in ORDER_LEVEL]
+        if not lasting:
+            self.proposal = self.dispute = None
+        self.overdue = self.review_escalated = False
         self.extension = None
         published = self.publications[-1].published_at if self.publications else None
         opened = deadline_for(to, self.terms, self.timings, now, self.placed_at, published)
         if opened is not None:
             self.deadlines.append(opened)
+
+    @property
+    def escalated(self) -> bool:
+        """Flagged for ops (D2, X3): a review left past its deadline, or a dispute past its."""
+        return self.review_escalated or (self.dispute is not None and self.dispute.escalated)
+
+    @property
+    def disputed(self) -> bool:
+        """A dispute is open (X3): the order's deadlines are paused until ops resolve it."""
+        return self.dispute is not None
+
+    def revisions(self) -> Revisions:
+        """X2: the client's own rejections, per phase; the reviewers' do not count."""
+        allowed = self.terms.revision_rounds
+        scripts = _client_rejections(self.scripts)
+        videos = _client_rejections(self.videos)
+        return Revisions(
+            allowed=allowed,
+            scripts_rejected=scripts,
+            videos_rejected=videos,
+            scripts_left=None if allowed is None else max(allowed - scripts, 0),
+            videos_left=None if allowed is None else max(allowed - videos, 0),
+        )
 
     @property
     def awaiting_review(self) -> bool:
@@ -138,6 +175,12 @@ class OrderState(BaseModel):
         ]
         self.changes += 1
 
+    def main_deadline(self) -> Deadline | None:
+        """The deadline of the order's status (or its grace), paused or not: what ops move.
+        Not an answer awaited on an extension, a proposal or a dispute."""
+        kinds = ORDER_LEVEL | {DeadlineKind.EXTENSION}
+        return next((d for d in self.deadlines if d.kind not in kinds), None)
+
     def running(self) -> list[Deadline]:
         return [d for d in self.deadlines if d.paused_remaining is None]
 
@@ -180,3 +223,9 @@ class OrderState(BaseModel):
 
     def nearest_deadline(self) -> Deadline | None:
         return min(self.running(), key=lambda d: d.due_at, default=None)
+
+
+def _client_rejections(items: list[Script] | list[Video]) -> int:
+    return sum(
+        1 for item in items for r in item.reviews if r.by.role is Role.CLIENT and not r.approved
+    )

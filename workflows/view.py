@@ -30,20 +30,26 @@ def view_of(state: OrderState) -> OrderView:
         overdue=state.overdue,
         escalated=state.escalated,
         extension=state.extension,
+        proposal=state.proposal,
+        dispute=state.dispute,
+        disputed=state.disputed,
+        revisions=state.revisions(),
     )
 
 
 def next_steps(state: OrderState) -> list[NextStep]:
     """Who may act, the party who must act before a deadline first. Ops, who may move any
-    deadline, are left out: they are never the ones the order waits for."""
-    by_role: dict[Role, list[Action]] = {}
-    for action, role in allowed_now(state).items():
-        if role is not Role.OPS:
-            by_role.setdefault(role, []).append(action)
+    deadline and cancel any order, are left out unless the order waits for them (a dispute)."""
     clocks: dict[Role, Deadline] = {}
     for deadline in sorted(state.running(), key=lambda d: d.due_at):
         clocks.setdefault(deadline.party, deadline)
-        by_role.setdefault(deadline.party, [])
+    by_role: dict[Role, list[Action]] = {}
+    for action, roles in allowed_now(state).items():
+        for role in roles:
+            if role is not Role.OPS or role in clocks:
+                by_role.setdefault(role, []).append(action)
+    for role in clocks:
+        by_role.setdefault(role, [])
 
     # The party facing the nearest deadline comes first: it must act; else a reviewer,
     # whose review the order waits for (the review queues list orders by it).
@@ -67,10 +73,11 @@ def _step(role: Role, actions: list[Action], clock: Deadline | None) -> NextStep
     )
 
 
-def describe(allowed: dict[Action, Role]) -> str:
+def describe(allowed: dict[Action, tuple[Role, ...]]) -> str:
     if not allowed:
         return "nothing by a user"
     by_role: dict[Role, list[str]] = {}
-    for action, role in allowed.items():
-        by_role.setdefault(role, []).append(action.value)
+    for action, roles in allowed.items():
+        for role in roles:
+            by_role.setdefault(role, []).append(action.value)
     return "; ".join(f"{role} may {', '.join(actions)}" for role, actions in by_role.items())

@@ -12,7 +12,7 @@ from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
 from api import cursors, idempotency
-from api.access import ROLE_FOR_ACTION, visible_to
+from api.access import ROLES_FOR_ACTION, visible_to
 from api.cursors import OrderPosition
 from api.deps import (
     ContextDep,
@@ -206,7 +206,7 @@ async def _act(
     own client or creator (404 to anyone else, as for an order that does not exist), the
     status (409). Ownership is the workflow's to judge, not the projection's: it holds the
     order's parties, and asking it costs no database read on the way."""
-    require(user, ROLE_FOR_ACTION[action])
+    require(user, *ROLES_FOR_ACTION[action])
     fields = body.model_dump() if body is not None else {}
     # Hashed: a key may hold any characters, a workflow request id only a few.
     request_id = idempotency.derived_id(user.id, key) if key else uuid.uuid4().hex

@@ -34,7 +34,7 @@ S = OrderStatus
 OPS = Actor(id="ops-1", role=Role.OPS)
 ACTOR_FOR: dict[Action, Actor] = {
     action: {Role.CLIENT: CLIENT, Role.CREATOR: CREATOR, Role.REVIEWER: REVIEWER, Role.OPS: OPS}[
-        spec.role
+        spec.roles[0]
     ]
     for action, spec in ACTIONS.items()
 }
@@ -54,6 +54,11 @@ FIELDS: dict[Action, dict[str, Any]] = {
     Action.REQUEST_EXTENSION: {"due_at": LATER, "reason": "ill"},
     Action.ANSWER_EXTENSION: {"grant": True},
     Action.MOVE_DEADLINE: {"due_at": LATER, "reason": "ops"},
+    Action.PROPOSE_CANCELLATION: {"refund_fen": 0, "reason": "let us stop"},
+    Action.ANSWER_CANCELLATION: {"agree": True},
+    Action.OPEN_DISPUTE: {"reason": "unfair"},
+    Action.RESOLVE_DISPUTE: {"resolution": "continue", "reason": "ops"},
+    Action.OPS_CANCEL: {"reason": "fraud"},
 }
 
 

@@ -96,8 +96,13 @@ async def test_skip_script_goes_straight_to_the_video(stack: Stack) -> None:
     view = await stack.act(order_id, Action.ACCEPT, CREATOR)
     assert view.status is S.VIDEO_PENDING
     assert view.next[0].actor is Role.CREATOR
-    # The creator may also ask for more time (rule D4).
-    assert view.next[0].actions == [Action.SUBMIT_VIDEO, Action.REQUEST_EXTENSION]
+    # The creator may also ask for more time (rule D4), or leave the order (X1, X3).
+    assert view.next[0].actions == [
+        Action.SUBMIT_VIDEO,
+        Action.REQUEST_EXTENSION,
+        Action.PROPOSE_CANCELLATION,
+        Action.OPEN_DISPUTE,
+    ]
     view = await stack.to_published(order_id)
     assert view.scripts == []
     assert view.status is S.PUBLISHED
@@ -109,5 +114,11 @@ async def test_reviewer_is_asked_next_while_a_script_waits_for_review(stack: Sta
     await stack.act(order_id, Action.ACCEPT, CREATOR)
     view = await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="Draft 1")
     assert view.status is S.SCRIPT_IN_REVIEW
-    assert [(n.actor, n.actions) for n in view.next] == [(Role.REVIEWER, [Action.REVIEW_SCRIPT])]
+    # The reviewer first; the parties may only leave the order meanwhile (X1, X3).
+    ways_out = [Action.PROPOSE_CANCELLATION, Action.OPEN_DISPUTE]
+    assert [(n.actor, n.actions) for n in view.next] == [
+        (Role.REVIEWER, [Action.REVIEW_SCRIPT]),
+        (Role.CLIENT, ways_out),
+        (Role.CREATOR, ways_out),
+    ]
     assert view.scripts[0].text == "Draft 1"
