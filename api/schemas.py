@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -284,6 +284,11 @@ class Problem(BaseModel):
         description="on a 503 from an order route: the order the request went to, which it "
         "may still change (see the detail for how to learn the outcome)",
     )
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route that may answer these error statuses, each a Problem."""
+    return {code: {"model": Problem} for code in codes}
 
 
 class Health(BaseModel):
