@@ -33,7 +33,7 @@ from adapters.telephony import NumberProvider, SimulatedNumberProvider
 from adapters.video_platform import SimulatedVideoPlatform, VideoPlatform
 from config import Settings
 from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
-from services.orders import OrderPolicy, OrderService
+from services.orders import OrderPolicy, OrderService, RevisionRounds
 from workflows.legacy.order_v1 import OrderWorkflowV1
 from workflows.messages import Timings
 from workflows.order import OrderWorkflow
@@ -101,7 +101,11 @@ def order_service(
     """The order service on the settings' task queue, fee and RPC bound; `timings` replaces
     the settings' durations (the demo's minutes, a test's seconds)."""
     policy = OrderPolicy(
-        service_fee_bps=settings.service_fee_bps, timings=timings or settings.timings()
+        service_fee_bps=settings.service_fee_bps,
+        timings=timings or settings.timings(),
+        revision_rounds=RevisionRounds(
+            settings.revision_rounds, settings.min_revision_rounds, settings.max_revision_rounds
+        ),
     )
     return OrderService(
         client, engine, settings.task_queue, policy, rpc_timeout=settings.temporal_rpc_timeout

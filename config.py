@@ -12,9 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflows.bounds import MAX_REVISION_ROUNDS
 from workflows.messages import Timings
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -78,6 +79,20 @@ class Settings(BaseSettings):
     long_deadline: Duration = timedelta(days=2)
     min_creator_time: Duration = timedelta(days=1)
     max_due_ahead: Duration = timedelta(days=365)
+    proposal_lapses_after: Duration = timedelta(hours=48)
+    dispute_escalates_after: Duration = timedelta(days=3)
+
+    # Revision rounds (X2): how many scripts and videos a client may reject, unless the order
+    # chooses another number within the bounds.
+    revision_rounds: int = Field(default=3, ge=0, le=MAX_REVISION_ROUNDS)
+    min_revision_rounds: int = Field(default=1, ge=0, le=MAX_REVISION_ROUNDS)
+    max_revision_rounds: int = Field(default=10, ge=0, le=MAX_REVISION_ROUNDS)
+
+    @model_validator(mode="after")
+    def _revision_bounds_hold_the_default(self) -> Settings:
+        if not self.min_revision_rounds <= self.revision_rounds <= self.max_revision_rounds:
+            raise ValueError("revision_rounds must lie within min_revision_rounds..max")
+        return self
 
     def timings(self) -> Timings:
         return Timings(**{name: getattr(self, name) for name in Timings.model_fields})

@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from api import errors, limits, metrics
 from api.context import AppContext
-from api.routes import auth, creators, health, mcn, orders, reviews, simulator, wallet
+from api.routes import actions, auth, creators, health, mcn, orders, reviews, simulator, wallet
 from bootstrap import Adapters, simulated_adapters
 from config import Settings, get_settings
 from db.engine import make_engine
@@ -55,6 +55,7 @@ def create_app(
         health.router,
         auth.router,
         orders.router,
+        actions.router,
         reviews.router,
         creators.router,
         mcn.router,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,17 +18,23 @@ from workflows.bounds import (
     PaymentFen,
     ProductName,
     Prose,
+    RefundFen,
+    RevisionRounds,
     no_control,
 )
 from workflows.messages import (
     Action,
+    CancellationProposal,
     Deadline,
+    Dispute,
     Extension,
     Id,
     NextStep,
     OrderStatus,
     OrderView,
     Publication,
+    Resolution,
+    Revisions,
     Role,
     Script,
     Video,
@@ -94,6 +100,11 @@ class PlaceOrderRequest(Input):
     )
     skip_script: bool = False
     retention_days: int = Field(default=30, ge=30, le=3650)
+    revision_rounds: RevisionRounds | None = Field(
+        default=None,
+        description="how many scripts and how many videos you may reject (rule X2); the "
+        "platform's default if absent, within the bounds it sets (else 422)",
+    )
     price_fen: int | None = Field(
         default=None,
         gt=0,
@@ -140,6 +151,36 @@ class MoveDeadlineBody(Input):
     reason: Explanation
 
 
+class CancellationProposalBody(Input):
+    refund_fen: RefundFen = Field(
+        description="fen of the price refunded to the client, 0 to the price; the rest is paid "
+        "to the creator (or its MCN), and the client gets the fee back in proportion, rounded "
+        "down (rules X1, X4)"
+    )
+    reason: Explanation
+
+
+class CancellationAnswerBody(Input):
+    agree: bool
+    reason: Explanation | None = None
+
+
+class ResolveDisputeBody(Input):
+    resolution: Resolution = Field(
+        description="continue: the order runs on, its deadlines with the time they had left; "
+        "cancel: cancelled, the escrow divided by refund_fen (X4); accept_delivery: the "
+        "published video accepted and the creator paid in full (rule X3)"
+    )
+    reason: Explanation
+    refund_fen: RefundFen | None = Field(
+        default=None, description="with cancel only: fen of the price back to the client"
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None,
+        description="with continue only: a new date for the order's current deadline",
+    )
+
+
 class BriefPublic(BaseModel):
     product: str
     requirements: str
@@ -178,6 +219,11 @@ class OrderPublic(BaseModel):
     overdue: bool = False
     escalated: bool = False
     extension: Extension | None = None
+    # Ways out (X1-X3): an open cancellation proposal, an open dispute, the rejections left.
+    proposal: CancellationProposal | None = None
+    dispute: Dispute | None = None
+    disputed: bool = False
+    revisions: Revisions | None = None
 
     @classmethod
     def from_view(cls, view: OrderView, role: Role) -> OrderPublic:
@@ -209,6 +255,10 @@ class OrderPublic(BaseModel):
             overdue=view.overdue,
             escalated=view.escalated,
             extension=view.extension,
+            proposal=view.proposal,
+            dispute=view.dispute,
+            disputed=view.disputed,
+            revisions=view.revisions,
         )
 
 
@@ -284,6 +334,11 @@ class Problem(BaseModel):
         description="on a 503 from an order route: the order the request went to, which it "
         "may still change (see the detail for how to learn the outcome)",
     )
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route that may answer these error statuses, each a Problem."""
+    return {code: {"model": Problem} for code in codes}
 
 
 class Health(BaseModel):

@@ -128,12 +128,35 @@ class PlaceOrder:
     order_id: str | None = None
     # The price the client saw; the order is refused if the quote is no longer that (O1).
     price_fen: int | None = None
+    # How many scripts and videos the client may reject (X2); the policy's default if None.
+    revision_rounds: int | None = None
+
+
+@dataclass(frozen=True)
+class RevisionRounds:
+    """X2: the rounds an order gets unless it chooses, and the bounds of its choice."""
+
+    default: int = 3
+    min: int = 1
+    max: int = 10
 
 
 @dataclass(frozen=True)
 class OrderPolicy:
     service_fee_bps: int
     timings: Timings
+    revision_rounds: RevisionRounds = RevisionRounds()
+
+    def revision_rounds_for(self, asked: int | None) -> int:
+        rounds = self.revision_rounds
+        if asked is None:
+            return rounds.default
+        if not rounds.min <= asked <= rounds.max:
+            raise OrderError(
+                ErrorKind.INVALID_INPUT,
+                f"revision_rounds must be {rounds.min} to {rounds.max}, not {asked} (rule X2)",
+            )
+        return asked
 
     def fee_for(self, price_fen: int) -> int:
         # Round half up, in integers: money never passes through a float.
@@ -258,7 +281,8 @@ class OrderService:
         # is frozen when they cannot be met.
         if problem := due_date_problem(request.brief, datetime.now(UTC), self._policy.timings):
             raise OrderError(ErrorKind.INVALID_INPUT, f"the brief's due dates: {problem}")
-        return _terms(request, creator, price, self._policy.fee_for(price))
+        rounds = self._policy.revision_rounds_for(request.revision_rounds)
+        return _terms(request, creator, price, self._policy.fee_for(price), rounds)
 
     async def act(self, order_id: str, action: Action, request: ActionInput) -> OrderView:
         """Apply one user action; raises OrderError with the workflow's reason if refused."""
@@ -382,7 +406,9 @@ def _placement_update_id(order_id: str) -> str:
     return f"place:{order_id}"
 
 
-def _terms(request: PlaceOrder, creator: Row[Any], price_fen: int, fee_fen: int) -> OrderTerms:
+def _terms(
+    request: PlaceOrder, creator: Row[Any], price_fen: int, fee_fen: int, revision_rounds: int
+) -> OrderTerms:
     return OrderTerms(
         order_id=request.order_id or uuid.uuid4().hex,
         client_id=request.client_id,
@@ -394,6 +420,7 @@ def _terms(request: PlaceOrder, creator: Row[Any], price_fen: int, fee_fen: int)
         brief=request.brief,
         skip_script=request.skip_script,
         retention_days=request.retention_days,
+        revision_rounds=revision_rounds,
     )
 
 
@@ -406,4 +433,5 @@ def _rpc_error(order_id: str, e: RPCError) -> Exception:
 def _same_request(placed: OrderTerms, asked: PlaceOrder) -> bool:
     fields = ("client_id", "creator_id", "brief", "skip_script", "retention_days")
     same = all(getattr(placed, f) == getattr(asked, f) for f in fields)
+    same = same and asked.revision_rounds in (None, placed.revision_rounds)
     return same and asked.price_fen in (None, placed.price_fen)

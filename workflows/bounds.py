@@ -13,6 +13,8 @@ plays, fans on two platforms, a page position) stay inside it too:
   money worth nine million full wallets would have to pass through it;
 - a count (fans, plays, likes, comments, shares): 0 to 10^12; the simulator's running counts
   stop there too;
+- a refund in a split (X1, X4): 0 to a payment; revision rounds (X2): 0 to 100, the
+  configured bounds within;
 - an amount to compare with (the square's budget filter): 0 to 10^12 fen;
 - a row id handed back (a statement's cursor): 1 to 2^31 - 1, as INTEGER holds on PostgreSQL.
 
@@ -41,6 +43,8 @@ INT32_MAX = 2**31 - 1
 MAX_PAYMENT_FEN = 100_000_000
 MAX_BALANCE_FEN = 10**12
 MAX_COUNT = 10**12
+# The most revision rounds any configuration may allow (X2); config.py sets the bounds within.
+MAX_REVISION_ROUNDS = 100
 
 # Arabic letter mark, LRM, RLM, the embeddings and overrides, the isolates.
 BIDI_CONTROLS = frozenset(
@@ -94,6 +98,10 @@ def _unix_newlines(value: object) -> object:
 Fen = Annotated[int, Field(ge=0, le=MAX_BALANCE_FEN)]
 PaymentFen = Annotated[int, Field(gt=0, le=MAX_PAYMENT_FEN, strict=True)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+# Fen of an order's price refunded in a split (X1, X4): at most a payment; the workflow
+# refuses more than the order's own price.
+RefundFen = Annotated[int, Field(ge=0, le=MAX_PAYMENT_FEN, strict=True)]
+RevisionRounds = Annotated[int, Field(ge=0, le=MAX_REVISION_ROUNDS, strict=True)]
 # A row id the API hands out and takes back (a statement's cursor). Serial ids are INTEGER
 # columns, int4 on PostgreSQL, which refuses to compare one with a larger parameter.
 RowId = Annotated[int, Field(ge=1, le=INT32_MAX)]

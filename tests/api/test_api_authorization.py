@@ -7,30 +7,46 @@ import pytest
 from api.access import ROLES_FOR_ACTION
 from tests.api.conftest import EVERYONE, OPS, Api
 from tests.stack import CLIENT, CREATOR, MCN, MCN_CREATOR, OTHER_CLIENT, OTHER_CREATOR, REVIEWER
+from workflows.actions import ACTIONS
 from workflows.messages import Action, Actor, Role
 
 LATER = "2030-01-01T00:00:00+00:00"
-# Every action route, with a body that is valid for it.
+# A body that is valid for each action; its route comes from the action table.
+VALID_BODIES: dict[Action, object] = {
+    Action.ACCEPT: None,
+    Action.DECLINE: {"reason": "busy"},
+    Action.CANCEL: {"reason": "no longer needed"},
+    Action.SUBMIT_SCRIPT: {"text": "a script"},
+    Action.REVIEW_SCRIPT: {"approve": True},
+    Action.CONFIRM_SCRIPT: None,
+    Action.REJECT_SCRIPT: {"reason": "no"},
+    Action.SUBMIT_VIDEO: {"video_id": "v-1"},
+    Action.REVIEW_VIDEO: {"approve": True},
+    Action.CONFIRM_VIDEO: None,
+    Action.REJECT_VIDEO: {"reason": "no"},
+    Action.PUBLISH: None,
+    Action.REPUBLISH: {"video_id": "v-2"},
+    Action.REVIEW_PUBLICATION: {"approve": True, "video_id": "v-1"},
+    Action.ACCEPT_DELIVERY: None,
+    Action.CANCEL_OVERDUE: {"reason": "too late"},
+    Action.REQUEST_EXTENSION: {"due_at": LATER, "reason": "ill"},
+    Action.ANSWER_EXTENSION: {"grant": True},
+    Action.MOVE_DEADLINE: {"due_at": LATER, "reason": "holiday"},
+    Action.PROPOSE_CANCELLATION: {"refund_fen": 100, "reason": "let us part"},
+    Action.ANSWER_CANCELLATION: {"agree": True},
+    Action.OPEN_DISPUTE: {"reason": "not as agreed"},
+    Action.RESOLVE_DISPUTE: {"resolution": "continue", "reason": "talked to both"},
+    Action.OPS_CANCEL: {"reason": "fraud report"},
+}
+# The ways out of an order (X1, X3, P2), tried on a live order below.
+WAYS_OUT = (
+    Action.PROPOSE_CANCELLATION,
+    Action.ANSWER_CANCELLATION,
+    Action.OPEN_DISPUTE,
+    Action.RESOLVE_DISPUTE,
+)
 ACTION_ROUTES: dict[Action, tuple[str, object]] = {
-    Action.ACCEPT: ("accept", None),
-    Action.DECLINE: ("decline", {"reason": "busy"}),
-    Action.CANCEL: ("cancel", {"reason": "no longer needed"}),
-    Action.SUBMIT_SCRIPT: ("script", {"text": "a script"}),
-    Action.REVIEW_SCRIPT: ("script/review", {"approve": True}),
-    Action.CONFIRM_SCRIPT: ("script/confirm", None),
-    Action.REJECT_SCRIPT: ("script/reject", {"reason": "no"}),
-    Action.SUBMIT_VIDEO: ("video", {"video_id": "v-1"}),
-    Action.REVIEW_VIDEO: ("video/review", {"approve": True}),
-    Action.CONFIRM_VIDEO: ("video/confirm", None),
-    Action.REJECT_VIDEO: ("video/reject", {"reason": "no"}),
-    Action.PUBLISH: ("publish", None),
-    Action.REPUBLISH: ("republish", {"video_id": "v-2"}),
-    Action.REVIEW_PUBLICATION: ("publication/review", {"approve": True, "video_id": "v-1"}),
-    Action.ACCEPT_DELIVERY: ("accept-delivery", None),
-    Action.CANCEL_OVERDUE: ("cancel-overdue", {"reason": "too late"}),
-    Action.REQUEST_EXTENSION: ("extension", {"due_at": LATER, "reason": "ill"}),
-    Action.ANSWER_EXTENSION: ("extension/answer", {"grant": True}),
-    Action.MOVE_DEADLINE: ("deadline", {"due_at": LATER, "reason": "holiday"}),
+    action: (ACTIONS[action].path, body) for action, body in VALID_BODIES.items()
 }
 # Parties of the order under test (placed by CLIENT for CREATOR).
 PARTIES = {CLIENT.id, CREATOR.id}
@@ -71,6 +87,38 @@ async def test_authorization_matrix(api: Api, ended_order: str) -> None:
             if response.status_code != expected_action(actor, action):
                 failures.append((actor.id, "POST", path, response.status_code, response.text))
     assert failures == []
+
+
+async def test_the_ways_out_of_a_live_order_are_its_parties_and_ops_alone(api: Api) -> None:
+    # rules X1 X3 P2 A1: a party never acts on another's order; only ops resolve or cancel
+    order_id = str((await api.place())["id"])
+    assert (await api.act(CREATOR, order_id, "accept")).status_code == 200
+    opened = await api.act(CLIENT, order_id, "dispute", {"reason": "the creator went silent"})
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["disputed"] is True
+    # Nothing below may change the order: in dispute, the parties' ways out answer 409, and
+    # ops' accept_delivery before a publication too.
+    bodies = VALID_BODIES | {
+        Action.RESOLVE_DISPUTE: {"resolution": "accept_delivery", "reason": "not yet"}
+    }
+    failures: list[tuple[object, ...]] = []
+    for actor in EVERYONE:
+        for action in WAYS_OUT:
+            response = await api.act(actor, order_id, ACTIONS[action].path, bodies[action])
+            if response.status_code != expected_action(actor, action):
+                failures.append((actor.id, action, response.status_code, response.text))
+    assert failures == []
+    view = (await api.http.get(f"/orders/{order_id}", headers=api.auth(OPS))).json()
+    assert (view["status"], view["disputed"], view["proposal"]) == ("script_pending", True, None)
+    # Ops cancel, and nobody else may.
+    for actor in EVERYONE:
+        if actor.role is not Role.OPS:
+            refused = await api.act(actor, order_id, "ops-cancel", {"reason": "mine now"})
+            assert refused.status_code == 403, actor.id
+    cancelled = await api.act(OPS, order_id, "ops-cancel", {"reason": "fraud report"})
+    assert cancelled.json()["status"] == "cancelled", cancelled.text
+    timeline = (await api.http.get(f"/orders/{order_id}/timeline", headers=api.auth(OPS))).json()
+    assert (timeline[-1]["actor_id"], timeline[-1]["action"]) == (OPS.id, "ops_cancel")
 
 
 async def test_every_order_route_needs_a_token(api: Api, ended_order: str) -> None:
