@@ -5,8 +5,18 @@ from __future__ import annotations
 import pytest
 
 from api.access import ROLES_FOR_ACTION
+from services.orders import workflow_id
 from tests.api.conftest import EVERYONE, OPS, Api
-from tests.stack import CLIENT, CREATOR, MCN, MCN_CREATOR, OTHER_CLIENT, OTHER_CREATOR, REVIEWER
+from tests.stack import (
+    CLIENT,
+    CREATOR,
+    MCN,
+    MCN_CREATOR,
+    OTHER_CLIENT,
+    OTHER_CREATOR,
+    REVIEWER,
+    eventually,
+)
 from workflows.actions import ACTIONS
 from workflows.messages import Action, Actor, Role
 
@@ -96,6 +106,14 @@ async def test_the_ways_out_of_a_live_order_are_its_parties_and_ops_alone(api: A
     opened = await api.act(CLIENT, order_id, "dispute", {"reason": "the creator went silent"})
     assert opened.status_code == 200, opened.text
     assert opened.json()["disputed"] is True
+    # Ops find it in the Temporal UI by its search attribute (P1).
+    query = f"Disputed = true AND ClientId = '{CLIENT.id}'"
+
+    async def listed() -> bool:
+        found = [w.id async for w in api.stack.client.list_workflows(query)]
+        return workflow_id(order_id) in found
+
+    await eventually(listed, "ops find the disputed order by its search attribute")
     # Nothing below may change the order: in dispute, the parties' ways out answer 409, and
     # ops' accept_delivery before a publication too.
     bodies = VALID_BODIES | {

@@ -72,7 +72,7 @@ async def test_a_republished_video_is_reviewed_from_the_queue_and_a_rejection_ta
     response = await api.act(CREATOR, order_id, "republish", {"video_id": "xg-second"})
     assert response.status_code == 200, response.text
     assert response.json()["publications"][-1]["review_required"] is True
-    assert response.json()["your_actions"] == ["republish"]
+    assert response.json()["your_actions"] == ["republish", "propose_cancellation", "open_dispute"]
 
     queue = await api.http.get("/reviews/queue?kind=publication", headers=api.auth(REVIEWER))
     assert [(i["order_id"], i["kind"]) for i in queue.json()] == [(order_id, "publication")]
