@@ -194,6 +194,70 @@ async def extension_granted(stack: Stack, env: WorkflowEnvironment, order_id: st
     await env.sleep(7 * DAY)
 
 
+async def cancelled_by_agreement(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    """X1, X4: the client proposes a split, the creator agrees; the escrow is divided."""
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    await stack.act(
+        order_id, Action.PROPOSE_CANCELLATION, CLIENT, refund_fen=33_333, reason="campaign cut"
+    )
+    await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="v1")  # it outlives a status
+    await stack.act(order_id, Action.ANSWER_CANCELLATION, CREATOR, agree=True)
+
+
+async def proposals_then_ops_cancel(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    """X1, P2: a proposal lapses (reminded first), another is refused, then ops cancel."""
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    await stack.act(order_id, Action.PROPOSE_CANCELLATION, CREATOR, refund_fen=10, reason="busy")
+    await env.sleep(48 * HOUR + HOUR)
+    await _until(stack, order_id, "lapsed", lambda v: v.proposal is None)
+    await stack.act(order_id, Action.PROPOSE_CANCELLATION, CLIENT, refund_fen=0, reason="stop")
+    await stack.act(order_id, Action.ANSWER_CANCELLATION, CREATOR, agree=False, reason="no")
+    await stack.act(order_id, Action.OPS_CANCEL, OPS, reason="fraud report")
+
+
+async def dispute_continued(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    """X3, D5: a dispute pauses the deadlines, is escalated after 3 d, and ops let the order
+    continue with a new date, which then passes: overdue, grace, cancelled."""
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    await stack.act(order_id, Action.PROPOSE_CANCELLATION, CLIENT, refund_fen=5, reason="stop")
+    await stack.act(order_id, Action.OPEN_DISPUTE, CREATOR, reason="the brief changed")
+    await env.sleep(3 * DAY + HOUR)
+    await _until(stack, order_id, "escalated", lambda v: v.escalated)
+    due = (await stack.view(order_id)).placed_at + 6 * DAY
+    await stack.act(
+        order_id, Action.RESOLVE_DISPUTE, OPS, resolution="continue", reason="go on", due_at=due
+    )
+    await env.sleep(3 * DAY)
+    await _until(stack, order_id, "overdue", lambda v: v.overdue)
+    await env.sleep(7 * DAY + HOUR)
+
+
+async def dispute_split(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    """X3, X4: ops resolve a dispute by cancelling with a partial refund."""
+    await stack.act(order_id, Action.ACCEPT, CREATOR)
+    await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="v1")
+    await stack.act(order_id, Action.OPEN_DISPUTE, CLIENT, reason="not the brief")
+    await stack.act(
+        order_id,
+        Action.RESOLVE_DISPUTE,
+        OPS,
+        resolution="cancel",
+        refund_fen=33_333,
+        reason="half done",
+    )
+
+
+async def dispute_accepted(stack: Stack, env: WorkflowEnvironment, order_id: str) -> None:
+    """X3: ops resolve a dispute by accepting the delivery; retention follows as usual."""
+    await stack.to_published(order_id)
+    await stack.act(order_id, Action.OPEN_DISPUTE, CREATOR, reason="the client does not accept")
+    await env.sleep(DAY)
+    await stack.act(
+        order_id, Action.RESOLVE_DISPUTE, OPS, resolution="accept_delivery", reason="as briefed"
+    )
+    await env.sleep(31 * DAY)
+
+
 PATHS: dict[str, Path_] = {
     "accepted": accepted,
     "auto_accepted_after_republish": auto_accepted,
@@ -209,6 +273,11 @@ PATHS: dict[str, Path_] = {
     "overdue_cancelled_by_client": overdue_cancelled_by_client,
     "silent_client": silent_client,
     "extension_granted": extension_granted,
+    "cancelled_by_agreement": cancelled_by_agreement,
+    "proposals_then_ops_cancel": proposals_then_ops_cancel,
+    "dispute_continued": dispute_continued,
+    "dispute_split": dispute_split,
+    "dispute_accepted": dispute_accepted,
 }
 
 
