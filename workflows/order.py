@@ -754,7 +754,7 @@ class OrderWorkflow:
             said = f": {req.reason}" if req.reason else ""
             if req.agree:
                 reason = (
-                    f"agreed to cancel by agreement, {proposal.refund_fen} of the "
+                    f"agreed to cancel, {proposal.refund_fen} of the "
                     f"{s.terms.price_fen} fen price back to the client (rules X1 X4){said}"
                 )
                 await self._cancel_split(req.actor, Action.ANSWER_CANCELLATION, reason, proposal)

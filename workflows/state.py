@@ -156,11 +156,12 @@ class OrderState(BaseModel):
         return moved
 
     def pause_deadlines(self, now: datetime) -> None:
-        """D5: stop every clock of the order, keeping the time each had left."""
+        """D5: stop every clock of the order, keeping the time each had left, in whole seconds
+        (what the API shows is an RFC 3339 duration, which has no fractions of a second)."""
         self.deadlines = [
             d
             if d.paused_remaining is not None
-            else d.model_copy(update={"paused_remaining": max(d.due_at - now, timedelta(0))})
+            else d.model_copy(update={"paused_remaining": _whole_seconds(d.due_at - now)})
             for d in self.deadlines
         ]
         self.changes += 1
@@ -229,3 +230,7 @@ def _client_rejections(items: list[Script] | list[Video]) -> int:
     return sum(
         1 for item in items for r in item.reviews if r.by.role is Role.CLIENT and not r.approved
     )
+
+
+def _whole_seconds(left: timedelta) -> timedelta:
+    return timedelta(seconds=max(int(left.total_seconds()), 0))
