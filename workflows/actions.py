@@ -328,8 +328,8 @@ def why_not(state: OrderState, action: Action) -> str | None:
     dispute, proposal = state.dispute, state.proposal
     if dispute is not None and action not in WHILE_DISPUTED:
         return (
-            f"it is in dispute, opened by the {dispute.by.role} at "
-            f"{dispute.opened_at.isoformat()}: ops decide how it goes on (rule X3)"
+            f"the dispute the {dispute.by.role} opened at {dispute.opened_at.isoformat()} "
+            "waits for ops, who decide how the order goes on (rule X3)"
         )
     match action:
         case Action.REJECT_SCRIPT | Action.REJECT_VIDEO:

@@ -757,7 +757,9 @@ class OrderWorkflow:
                     f"agreed to cancel, {proposal.refund_fen} of the "
                     f"{s.terms.price_fen} fen price back to the client (rules X1 X4){said}"
                 )
-                await self._cancel_split(req.actor, Action.ANSWER_CANCELLATION, reason, proposal)
+                await self._cancel_split(
+                    req.actor, Action.ANSWER_CANCELLATION, reason, proposal.refund_fen
+                )
                 return
             reason = f"refused the cancellation proposal{said}"
             refused = Notification(
@@ -983,14 +985,13 @@ class OrderWorkflow:
         await self._settle(LedgerActivities.refund)
 
     async def _cancel_split(
-        self, actor: Actor, action: Action, reason: str, split: CancellationProposal | int
+        self, actor: Actor, action: Action, reason: str, refund_fen: int
     ) -> None:
         """Cancelled with the escrow divided (X1, X3): one keyed split transfer (X4)."""
         s = self._state
-        refund = split.refund_fen if isinstance(split, CancellationProposal) else split
         await self._move(S.CANCELLED, action, actor, reason, self._to_parties("cancelled", reason))
         await self._settle(
-            LedgerActivities.split, SplitSettlement(terms=s.terms, refund_fen=refund)
+            LedgerActivities.split, SplitSettlement(terms=s.terms, refund_fen=refund_fen)
         )
 
     async def _confirm_script(
