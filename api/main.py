@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import errors, limits, metrics
+from api import errors, limits, metrics, web
 from api.context import AppContext
 from api.routes import auth, creators, health, mcn, orders, reviews, simulator, wallet
 from bootstrap import Adapters, simulated_adapters
@@ -63,4 +63,5 @@ def create_app(
         app.include_router(router)
     if settings.simulator_routes:
         app.include_router(simulator.router)
+    web.install(app)
     return app

@@ -392,6 +392,16 @@ class CreatorPage(BaseModel):
     next_cursor: str | None
 
 
+class PriceQuote(BaseModel):
+    """What ordering a creator costs now (O1): its quote, the service fee on top, and the total
+    that placing freezes from the client's wallet."""
+
+    creator_id: str
+    price_fen: int
+    fee_fen: int
+    total_fen: int
+
+
 # --- wallets ---
 
 

@@ -136,6 +136,7 @@ def banner(address: str) -> str:
     metrics_line = f"\n  API metrics       http://{metrics}/metrics" if metrics else ""
     return f"""
 xigua-tasks is running.
+  Web app           {api}/app/   (clients, creators, MCNs, reviewers, ops; 中文 / English)
   API               {api}   (OpenAPI: {api}/docs){metrics_line}
   Temporal Web UI   http://127.0.0.1:{UI_PORT}   (orders are workflows named order-<id>)
   Temporal server   {address}

@@ -1,0 +1,143 @@
+// The wallet: the balance, top-ups (clients), withdrawals (creators and MCNs), and the
+// statement of every movement (GET /wallet, /wallet/statement).
+
+import { InputError, get, request, submission } from "../api.js";
+import { clear, facts, field, form, h, link, pageTitle, section, toast } from "../dom.js";
+import { dateTime, parseYuan, yuan } from "../format.js";
+import { t } from "../i18n.js";
+
+export async function render(root, ctx) {
+  const { user } = ctx;
+  const wallet = await get("/wallet");
+  root.append(
+    pageTitle(t("wallet.title")),
+    section(
+      t("wallet.balance"),
+      h("p", { class: "balance", dataset: { money: "balance" } }, yuan(wallet.balance_fen)),
+    ),
+    user.role === "client" ? topUp(ctx) : withdrawal(ctx),
+  );
+  const list = h("div", {});
+  root.append(section(t("wallet.statement"), list));
+  await statement(list);
+}
+
+function amountField() {
+  return field({
+    label: t("wallet.amount"),
+    name: "amount",
+    inputmode: "decimal",
+    required: true,
+    placeholder: "1000.00",
+    hint: t("wallet.amountHint"),
+  });
+}
+
+function amountOf(v) {
+  const fen = parseYuan(v.amount);
+  if (fen === null || fen <= 0) throw new InputError(t("common.badAmount"));
+  return fen;
+}
+
+function topUp(ctx) {
+  const send = submission();
+  return section(
+    t("wallet.topUp"),
+    form({ class: "stack", "aria-label": t("wallet.topUp") }, [amountField(), h("button", { type: "submit", class: "primary" }, t("wallet.topUpSubmit"))], async (v) => {
+      const amount_fen = amountOf(v);
+      await send((key) => request("POST", "/wallet/top-ups", { json: { amount_fen }, key }));
+      toast(t("wallet.toppedUp", { amount: yuan(amount_fen) }));
+      await ctx.refresh();
+    }),
+  );
+}
+
+function withdrawal(ctx) {
+  const send = submission();
+  const result = h("div", { "aria-live": "polite" });
+  return section(
+    t("wallet.withdraw"),
+    form(
+      { class: "stack", "aria-label": t("wallet.withdraw") },
+      [
+        amountField(),
+        field({
+          label: t("wallet.bankAccount"),
+          name: "bank_account",
+          inputmode: "numeric",
+          required: true,
+          pattern: "[0-9]{12,30}",
+          hint: t("wallet.bankHint"),
+          autocomplete: "off",
+        }),
+        h("button", { type: "submit", class: "primary" }, t("wallet.withdrawSubmit")),
+      ],
+      async (v) => {
+        const amount_fen = amountOf(v);
+        const bank_account = v.bank_account.replace(/\s/g, "");
+        if (!/^[0-9]{12,30}$/.test(bank_account)) throw new InputError(t("wallet.bankHint"));
+        const payment = await send((key) =>
+          request("POST", "/wallet/withdrawals", { json: { amount_fen, bank_account }, key }),
+        );
+        toast(t(`payment.${payment.status}`));
+        clear(result, paymentFacts(payment));
+        if (payment.status !== "pending") await ctx.refresh();
+      },
+    ),
+    result,
+  );
+}
+
+function paymentFacts(payment) {
+  return facts([
+    [t("wallet.amount"), yuan(payment.amount_fen)],
+    [t("wallet.paymentStatus"), t(`payment.${payment.status}`)],
+    [t("wallet.failure"), payment.failure],
+    [t("wallet.at"), dateTime(payment.updated_at)],
+  ]);
+}
+
+async function statement(list) {
+  const before = [];
+  const show = async (cursor) => {
+    const page = await get("/wallet/statement", { cursor, limit: 20 });
+    clear(
+      list,
+      page.items.length
+        ? h(
+            "table",
+            { class: "statement" },
+            h("caption", { class: "sr-only" }, t("wallet.statement")),
+            h(
+              "thead",
+              {},
+              h("tr", {}, [t("wallet.at"), t("wallet.kind"), t("wallet.amount"), t("wallet.order")].map((c) => h("th", { scope: "col" }, c))),
+            ),
+            h(
+              "tbody",
+              {},
+              page.items.map((line) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", {}, dateTime(line.at)),
+                  h("td", {}, t(`statement.${line.kind}`, {}, t("statement.other"))),
+                  h("td", { class: line.amount_fen < 0 ? "amount out" : "amount in" }, yuan(line.amount_fen)),
+                  h("td", {}, line.order_id ? link(`#/orders/${encodeURIComponent(line.order_id)}`, t("wallet.viewOrder")) : "—"),
+                ),
+              ),
+            ),
+          )
+        : h("p", { class: "muted" }, t("wallet.empty")),
+      h(
+        "div",
+        { class: "pager" },
+        before.length ? h("button", { type: "button", onclick: () => show(before.pop()) }, t("common.previous")) : null,
+        page.next_cursor
+          ? h("button", { type: "button", onclick: () => (before.push(cursor), show(page.next_cursor)) }, t("common.next"))
+          : null,
+      ),
+    );
+  };
+  await show(null);
+}
