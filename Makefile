@@ -50,6 +50,7 @@ typecheck: install
 
 pytest: bytecode
 	bash scripts/ensure_docker_compose.sh
+	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m scripts.pytest_exit $(PYTEST_ARGS)
 
 ## Only the fault-injection tests (tests/chaos, also part of `make test`): worker killed

@@ -121,34 +121,37 @@ let rendering = 0;
 
 async function renderPage(caps) {
   const mine = ++rendering;
+  const root = main();
+  delete root.dataset.ready;
+  const shown = await pageFor(caps, root, () => mine === rendering);
+  // Which page, in which language, is on screen now: what tests (and scripts) wait for.
+  if (shown && mine === rendering) root.dataset.ready = `${lang()}:${window.location.hash}`;
+}
+
+/** Render the current route into `root`; false when it sent the browser elsewhere instead. */
+async function pageFor(caps, root, stillCurrent) {
   const { path, query } = current();
   const user = session.user();
-  const root = main();
+  const notice = (key) => clear(root, h("h1", { tabindex: "-1", id: "page-title" }, t(key)));
   if (path === "/" || path === "") {
     navigate(user ? home(user.role) : "/login");
-    return;
+    return false;
   }
   const found = match(path);
-  if (!found) {
-    clear(root, h("h1", { tabindex: "-1", id: "page-title" }, t("app.notFound")));
-    return;
-  }
+  if (!found) return notice("app.notFound") && true;
   if (!found.route.public && !user) {
     navigate("/login", { next: path + (query.toString() ? `?${query}` : "") });
-    return;
+    return false;
   }
   if (found.route.public && user) {
     navigate(home(user.role));
-    return;
+    return false;
   }
-  if (found.route.roles && !found.route.roles.includes(user.role)) {
-    clear(root, h("h1", { tabindex: "-1", id: "page-title" }, t("app.notForRole")));
-    return;
-  }
+  if (found.route.roles && !found.route.roles.includes(user.role)) return notice("app.notForRole") && true;
   clear(root, loading());
   try {
     const page = await found.route.load();
-    if (mine !== rendering) return;
+    if (!stillCurrent()) return false;
     const container = h("div", { class: "page" });
     await page.render(container, {
       params: found.params,
@@ -158,13 +161,14 @@ async function renderPage(caps) {
       home: home(user?.role),
       refresh: renderAll,
     });
-    if (mine !== rendering) return;
+    if (!stillCurrent()) return false;
     clear(root, container);
     document.title = `${document.getElementById("page-title")?.textContent || ""} · ${t("app.title")}`;
     document.getElementById("page-title")?.focus({ preventScroll: true });
   } catch (error) {
-    if (mine === rendering) clear(root, errorBox(error));
+    if (stillCurrent()) clear(root, errorBox(error));
   }
+  return true;
 }
 
 async function renderAll() {
@@ -175,5 +179,13 @@ async function renderAll() {
 }
 
 window.addEventListener("hashchange", renderAll);
+// A link to the page already shown reads it again (the browser sends no hashchange for it).
+document.addEventListener("click", (event) => {
+  const anchor = event.target.closest?.("a[href^='#']");
+  if (anchor && anchor.getAttribute("href") === window.location.hash && !event.defaultPrevented) {
+    event.preventDefault();
+    renderAll();
+  }
+});
 window.addEventListener("xigua:signed-out", () => navigate("/login", { expired: "1" }));
 renderAll();

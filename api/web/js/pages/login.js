@@ -1,7 +1,7 @@
 // Sign in: POST /auth/token (the OAuth2 password form), then GET /me for the role.
 
 import { get, request } from "../api.js";
-import { field, form, h, link, pageTitle } from "../dom.js";
+import { append, field, form, h, link, pageTitle } from "../dom.js";
 import { t } from "../i18n.js";
 import { navigate } from "../router.js";
 import * as session from "../session.js";
@@ -35,7 +35,7 @@ export async function render(root, { query }) {
       navigate(next && next.startsWith("/") ? next : "/");
     },
   );
-  root.append(
+  append(root, 
     pageTitle(t("login.title")),
     notice,
     loginForm,

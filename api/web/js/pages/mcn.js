@@ -2,7 +2,7 @@
 // join (GET /mcn/requests, accept or refuse).
 
 import { get, post } from "../api.js";
-import { busy, field, form, h, pageTitle, section, toast } from "../dom.js";
+import { append, busy, field, form, h, pageTitle, section, toast } from "../dom.js";
 import { dateTime, yuan } from "../format.js";
 import { t } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -13,7 +13,7 @@ export async function render(root, ctx) {
   const status = ctx.query.get("status") || "pending";
   const [earnings, requests] = await Promise.all([get("/mcn/earnings"), get("/mcn/requests", { status })]);
   const total = earnings.reduce((sum, e) => sum + BigInt(e.earned_fen), 0n);
-  root.append(
+  append(root, 
     pageTitle(t("mcn.title")),
     section(
       t("mcn.earnings"),

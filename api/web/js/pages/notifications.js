@@ -2,19 +2,19 @@
 // order; marked as read where the server offers it.
 
 import { request } from "../api.js";
-import { clear, h, link, pageTitle, toast } from "../dom.js";
+import { append, clear, h, link, pageTitle, toast } from "../dom.js";
 import { dateTime } from "../format.js";
 import { t } from "../i18n.js";
 
 export async function render(root, ctx) {
   const { caps } = ctx;
   if (!caps.notifications) {
-    root.append(pageTitle(t("notifications.title")), h("p", { class: "muted" }, t("notifications.unavailable")));
+    append(root, pageTitle(t("notifications.title")), h("p", { class: "muted" }, t("notifications.unavailable")));
     return;
   }
   const list = h("div", { "aria-live": "polite" });
   const summary = h("p", { class: "muted" });
-  root.append(pageTitle(t("notifications.title")), summary, list);
+  append(root, pageTitle(t("notifications.title")), summary, list);
   const before = [];
   const show = async (cursor) => {
     const page = await request("GET", "/me/notifications", { params: { cursor, limit: 20 } });

@@ -3,7 +3,7 @@
 // attention list then reads the open orders' views instead of filtering on the server.
 
 import { get } from "../api.js";
-import { clear, field, form, h, pageTitle, section } from "../dom.js";
+import { append, clear, field, form, h, pageTitle, section } from "../dom.js";
 import { localInputToIso, isoToLocalInput } from "../format.js";
 import { t } from "../i18n.js";
 import { orderCard, statusOptions } from "../orderlist.js";
@@ -19,9 +19,9 @@ const SCAN_LIMIT = 100;
 export async function render(root, ctx) {
   const { caps, query, user } = ctx;
   const attention = h("div", { "aria-live": "polite" });
-  root.append(pageTitle(t("ops.title")), section(t("ops.attention"), attention));
+  append(root, pageTitle(t("ops.title")), section(t("ops.attention"), attention));
   const list = h("div", { "aria-live": "polite" });
-  root.append(section(t("ops.allOrders"), filters(caps, query), list));
+  append(root, section(t("ops.allOrders"), filters(caps, query), list));
   await Promise.all([
     attentionLists(attention, caps, user),
     pages(list, (cursor) => get("/orders", { ...Object.fromEntries(query.entries()), cursor, limit: 20 }), (o) => orderCard(o, user.role)),

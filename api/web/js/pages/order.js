@@ -4,7 +4,7 @@
 
 import { ACTION_ROUTES, actionsFor } from "../actions.js";
 import { InputError, get, post, request, submission } from "../api.js";
-import { busy, clear, facts, field, form, h, link, pageTitle, section, toast } from "../dom.js";
+import { append, busy, clear, facts, field, form, h, link, pageTitle, section, toast } from "../dom.js";
 import { count, dateOnly, dateTime, isoToLocalInput, localInputToIso, percent, yuan } from "../format.js";
 import { t } from "../i18n.js";
 import { deadlineText, statusBadge, whoActs } from "../orderlist.js";
@@ -27,30 +27,42 @@ export async function render(root, ctx) {
   ]);
   const actions = actionsFor(order, user.role);
 
-  root.append(
+  append(root, 
     pageTitle(order.brief.product, " ", statusBadge(order.status)),
     h(
       "p",
       { class: "muted" },
       t("order.id", { id: order.id }),
       " · ",
-      h("button", { type: "button", class: "link", onclick: () => ctx.refresh() }, t("common.refresh")),
+      h("button", { type: "button", class: "link", dataset: { refresh: "" }, onclick: () => ctx.refresh() }, t("common.refresh")),
     ),
     flags(order),
-    section(t("order.next"), nextSteps(order, user)),
-    section(
-      t("order.yourActions"),
-      actions.length
-        ? actionControls(order, actions, base, ctx)
-        : h("p", { class: "muted" }, t("order.noActions")),
+    h(
+      "div",
+      { class: "order-layout" },
+      h(
+        "div",
+        { class: "order-main" },
+        section(t("order.next"), nextSteps(order, user)),
+        section(
+          t("order.yourActions"),
+          actions.length
+            ? await actionControls(order, actions, base, ctx)
+            : h("p", { class: "muted" }, t("order.noActions")),
+        ),
+        order.skip_script && !order.scripts.length ? null : section(t("order.scripts"), await scripts(order, user, ctx)),
+        section(t("order.videos"), videos(order)),
+        order.publications.length ? section(t("order.publications"), publications(order)) : null,
+      ),
+      h(
+        "div",
+        { class: "order-side" },
+        section(t("order.terms"), terms(order, user)),
+        wantContact ? section(t("order.contact"), contactBox(contact)) : null,
+        stats ? section(t("order.marketing"), await marketing(base, stats)) : null,
+        section(t("order.timeline"), timelineList(timeline, user)),
+      ),
     ),
-    section(t("order.terms"), terms(order, user)),
-    order.skip_script && !order.scripts.length ? null : section(t("order.scripts"), await scripts(order, user, ctx)),
-    section(t("order.videos"), videos(order)),
-    order.publications.length ? section(t("order.publications"), publications(order)) : null,
-    wantContact ? section(t("order.contact"), contactBox(contact)) : null,
-    stats ? section(t("order.marketing"), await marketing(base, stats)) : null,
-    section(t("order.timeline"), timelineList(timeline, user)),
   );
 }
 
@@ -264,7 +276,7 @@ function timelineList(entries, user) {
 
 // --- actions ---------------------------------------------------------------------------------
 
-function actionControls(order, actions, base, ctx) {
+async function actionControls(order, actions, base, ctx) {
   const plain = [];
   const forms = [];
   for (const action of actions) {
@@ -274,7 +286,7 @@ function actionControls(order, actions, base, ctx) {
     } else if (spec.form === "plain") {
       plain.push(plainAction(action, spec, base, ctx));
     } else {
-      forms.push(actionForm(order, action, spec, base, ctx));
+      forms.push(await actionForm(order, action, spec, base, ctx));
     }
   }
   return [plain.length ? h("div", { class: "row actions" }, plain) : null, forms];
@@ -333,13 +345,30 @@ const FIELDS = {
   due_at: () => field({ label: t("order.newDue"), name: "due_at", type: "datetime-local", required: true }),
 };
 
-function actionForm(order, action, spec, base, ctx) {
+/** What a reviewer judges, beside the buttons: the newest script (with the pre-review's
+ *  matches where the server has it), or the video's id. */
+async function underReview(order, action, ctx) {
+  if (action === "review_script" && order.scripts.length) {
+    const text = order.scripts[order.scripts.length - 1].text;
+    const matches = ctx.caps.prereview ? await prereview(ctx.caps, text) : null;
+    return h("div", { class: "subject" }, h("p", {}, t("order.reviewingScript")), matches ? highlighted(text, matches) : h("pre", { class: "script" }, text));
+  }
+  const video =
+    action === "review_publication"
+      ? awaitingPublication(order)
+      : order.videos.length
+        ? order.videos[order.videos.length - 1].video_id
+        : null;
+  return h("p", { class: "subject" }, t("order.reviewingVideo", { video: video || "—" }));
+}
+
+async function actionForm(order, action, spec, base, ctx) {
   const send = submission();
   const title = h("h3", {}, t(`action.${action}`));
   let children;
   if (spec.form === "review") {
     children = [
-      spec.publication ? h("p", {}, t("order.reviewingVideo", { video: awaitingPublication(order) || "—" })) : null,
+      await underReview(order, action, ctx),
       field({ label: t("order.reviewReason"), name: "reason", type: "textarea", maxlength: 1000 }),
       h(
         "div",

@@ -3,7 +3,7 @@
 // Idempotency-Key is made for the submission and sent again if the answer is unknown (503).
 
 import { InputError, get, post, submission } from "../api.js";
-import { busy, clear, facts, field, form, h, pageTitle, section, toast } from "../dom.js";
+import { append, busy, clear, facts, field, form, h, pageTitle, section, toast } from "../dom.js";
 import { dateOnly, dateTime, localInputToIso, yuan } from "../format.js";
 import { t } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -73,7 +73,7 @@ export async function render(root, { params, caps }) {
     const after = price.total_fen === null ? null : wallet.balance_fen - price.total_fen;
     const pay = h(
       "button",
-      { type: "button", class: "primary", onclick: () => send() },
+      { type: "button", class: "primary", dataset: { confirm: "place" }, onclick: () => send() },
       price.total_fen === null ? t("orderNew.confirm") : t("orderNew.confirmPay", { total: yuan(price.total_fen) }),
     );
     const send = () =>
@@ -119,7 +119,7 @@ export async function render(root, { params, caps }) {
     confirmBox.querySelector("#confirm-title").focus();
   }
 
-  root.append(
+  append(root, 
     pageTitle(t("orderNew.title", { name: creator.display_name })),
     section(t("orderNew.price"), money(price, wallet, null)),
     section(t("orderNew.brief"), brief, confirmBox),

@@ -1,7 +1,7 @@
 // My orders (GET /orders): newest first, optionally of one status, a page at a time.
 
 import { get } from "../api.js";
-import { clear, field, form, h, pageTitle } from "../dom.js";
+import { append, clear, field, form, h, pageTitle } from "../dom.js";
 import { t } from "../i18n.js";
 import { orderCard, statusOptions } from "../orderlist.js";
 import { navigate } from "../router.js";
@@ -17,7 +17,7 @@ export async function render(root, { query, user }) {
     async (v) => navigate("/orders", v.status ? { status: v.status } : null),
   );
   const list = h("div", { "aria-live": "polite" });
-  root.append(pageTitle(t("orders.title")), filter, list);
+  append(root, pageTitle(t("orders.title")), filter, list);
   await pages(list, (cursor) => get("/orders", { status, cursor, limit: 20 }), (o) => orderCard(o, user.role));
 }
 

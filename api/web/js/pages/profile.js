@@ -2,7 +2,7 @@
 // measured value), the quote, the contact details, the accepting-orders switch, and the MCN.
 
 import { InputError, del, get, post, put, request } from "../api.js";
-import { busy, clear, facts, field, form, h, pageTitle, section, toast } from "../dom.js";
+import { append, busy, clear, facts, field, form, h, pageTitle, section, toast } from "../dom.js";
 import { count, dateTime, fenToInput, parseYuan, yuan } from "../format.js";
 import { t } from "../i18n.js";
 
@@ -12,15 +12,20 @@ export async function render(root, ctx) {
     toast(message);
     await ctx.refresh();
   };
-  root.append(
+  append(
+    root,
     pageTitle(t("profile.title")),
-    section(t("profile.state"), state(me)),
+    h(
+      "div",
+      { class: "sections" },
+      section(t("profile.state"), state(me)),
     section(t("profile.account"), account(me, done)),
     section(t("profile.apply"), application(me)),
     section(t("profile.quote"), quote(me, done)),
     section(t("profile.contact"), contact(me, done)),
     section(t("profile.accepting"), accepting(me, done)),
-    section(t("profile.mcn"), mcn(me, requests, done)),
+      section(t("profile.mcn"), mcn(me, requests, done)),
+    ),
   );
 }
 
@@ -28,7 +33,7 @@ function state(me) {
   return [
     facts([
       [t("profile.name"), me.display_name],
-      [t("profile.orderable"), me.orderable ? t("common.yes") : t("common.no")],
+      [t("profile.orderable"), h("span", { dataset: { orderable: String(me.orderable) } }, me.orderable ? t("common.yes") : t("common.no"))],
       [t("profile.taskOpened"), me.task_opened ? t("common.yes") : t("common.no")],
       [t("profile.fans"), count(me.fans)],
       [t("profile.avgPlays"), count(me.avg_plays)],
@@ -68,7 +73,7 @@ function account(me, done) {
   const bind = me.task_opened
     ? null
     : form(
-        { class: "stack", "aria-label": t("profile.bind") },
+        { class: "stack", "aria-label": t("profile.bind"), dataset: { form: "bind" } },
         [
           field({
             label: t("profile.loginPlatform"),
@@ -94,6 +99,7 @@ function application(me) {
     {
       type: "button",
       class: "primary",
+      dataset: { apply: "" },
       onclick: () =>
         busy(apply, result, async () => {
           const answer = await post("/creators/me/task-application");
@@ -114,7 +120,7 @@ function checks(answer) {
   const rows = [...answer.checks].sort((a, b) => Number(a.passed) - Number(b.passed));
   const value = (v) => (typeof v === "boolean" ? (v ? t("common.yes") : t("common.no")) : count(v));
   return [
-    h("p", { class: answer.approved ? "ok" : "flag", role: "status" }, answer.approved ? t("profile.approved") : t("profile.refused", { n: answer.unmet.length })),
+    h("p", { class: answer.approved ? "ok" : "flag", role: "status", dataset: answer.approved ? { approved: "" } : {} }, answer.approved ? t("profile.approved") : t("profile.refused", { n: answer.unmet.length })),
     h(
       "table",
       { class: "checks" },
@@ -158,7 +164,7 @@ function quote(me, done) {
   return [
     h("p", {}, me.quote_fen === null ? t("profile.noQuote") : t("profile.quoteIs", { price: yuan(me.quote_fen) })),
     form(
-      { class: "stack", "aria-label": t("profile.quote") },
+      { class: "stack", "aria-label": t("profile.quote"), dataset: { form: "quote" } },
       [
         field({
           label: t("profile.quoteYuan"),
@@ -181,7 +187,7 @@ function quote(me, done) {
 
 function contact(me, done) {
   return form(
-    { class: "stack", "aria-label": t("profile.contact") },
+    { class: "stack", "aria-label": t("profile.contact"), dataset: { form: "contact" } },
     [
       h("p", { class: "muted" }, t("profile.contactHint")),
       field({ label: t("profile.phone"), name: "phone", type: "tel", required: true, value: me.phone || "", pattern: "1[3-9][0-9]{9}", autocomplete: "tel" }),

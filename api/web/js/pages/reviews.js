@@ -2,7 +2,7 @@
 // platform review, the longest waiting first, each with how long it has waited.
 
 import { get } from "../api.js";
-import { h, link, pageTitle, section } from "../dom.js";
+import { append, h, link, pageTitle, section } from "../dom.js";
 import { dateTime, since } from "../format.js";
 import { t } from "../i18n.js";
 import { deadlineText } from "../orderlist.js";
@@ -11,7 +11,7 @@ const KINDS = ["script", "video", "publication"];
 
 export async function render(root) {
   const queues = await Promise.all(KINDS.map((kind) => get("/reviews/queue", { kind, limit: 50 })));
-  root.append(
+  append(root, 
     pageTitle(t("reviews.title")),
     KINDS.map((kind, i) =>
       section(

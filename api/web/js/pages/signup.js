@@ -1,7 +1,7 @@
 // Sign up as a client, creator or MCN (POST /auth/signup), then sign in at once.
 
 import { get, request } from "../api.js";
-import { field, form, h, link, pageTitle } from "../dom.js";
+import { append, field, form, h, link, pageTitle } from "../dom.js";
 import { t } from "../i18n.js";
 import { navigate } from "../router.js";
 import * as session from "../session.js";
@@ -47,7 +47,7 @@ export async function render(root) {
       navigate("/");
     },
   );
-  root.append(
+  append(root, 
     pageTitle(t("signup.title")),
     signupForm,
     h("p", {}, t("signup.haveAccount"), " ", link("#/login", t("login.submit"))),

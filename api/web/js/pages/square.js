@@ -2,7 +2,7 @@
 // sorted, one page at a time (GET /creators).
 
 import { InputError, get } from "../api.js";
-import { clear, field, form, h, link, pageTitle, section } from "../dom.js";
+import { append, clear, field, form, h, link, pageTitle, section } from "../dom.js";
 import { count, fenToInput, parseYuan, yuan } from "../format.js";
 import { t } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -58,7 +58,7 @@ export async function render(root, { query, user }) {
     },
   );
   const results = h("div", { class: "results", "aria-live": "polite" });
-  root.append(pageTitle(t("square.title")), section(t("square.filters"), filterForm), results);
+  append(root, pageTitle(t("square.title")), section(t("square.filters"), filterForm), results);
 
   // Pages: the cursors of the pages before this one, so "previous" can go back.
   const cursors = [];

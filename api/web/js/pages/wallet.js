@@ -2,14 +2,14 @@
 // statement of every movement (GET /wallet, /wallet/statement).
 
 import { InputError, get, request, submission } from "../api.js";
-import { clear, facts, field, form, h, link, pageTitle, section, toast } from "../dom.js";
+import { append, clear, facts, field, form, h, link, pageTitle, section, toast } from "../dom.js";
 import { dateTime, parseYuan, yuan } from "../format.js";
 import { t } from "../i18n.js";
 
 export async function render(root, ctx) {
   const { user } = ctx;
   const wallet = await get("/wallet");
-  root.append(
+  append(root, 
     pageTitle(t("wallet.title")),
     section(
       t("wallet.balance"),
@@ -18,7 +18,7 @@ export async function render(root, ctx) {
     user.role === "client" ? topUp(ctx) : withdrawal(ctx),
   );
   const list = h("div", {});
-  root.append(section(t("wallet.statement"), list));
+  append(root, section(t("wallet.statement"), list));
   await statement(list);
 }
 
