@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
 .PHONY: install bytecode run demo books worker test lint typecheck pytest chaos lock clean \
-	bench bench-scale bench-square
+	bench bench-scale bench-square screenshots
 
 install: $(STAMP)
 
@@ -57,6 +57,12 @@ pytest: bytecode
 ## mid-settlement, dev server restarted, app database cut off, duplicate requests.
 chaos: bytecode
 	$(BIN)/python -m scripts.pytest_exit -m chaos tests/chaos
+
+## The web app's main pages in both languages, into docs/screenshots/ (the README shows two).
+screenshots: bytecode
+	bash scripts/ensure_chromium.sh
+	XIGUA_WEB_SCREENSHOTS=docs/screenshots $(BIN)/python -m scripts.pytest_exit -q \
+		tests/web/test_web_pages.py -k every_page
 
 ## Benchmarks (figures in docs/PERFORMANCE.md); each starts its own throw-away system.
 ## Orders through the HTTP API vs two bare-SDK baselines (the same shape, a minimal workflow);

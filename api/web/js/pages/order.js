@@ -57,9 +57,9 @@ export async function render(root, ctx) {
       h(
         "div",
         { class: "order-side" },
+        stats ? section(t("order.marketing"), await marketing(base, stats)) : null,
         section(t("order.terms"), terms(order, user)),
         wantContact ? section(t("order.contact"), contactBox(contact)) : null,
-        stats ? section(t("order.marketing"), await marketing(base, stats)) : null,
         section(t("order.timeline"), timelineList(timeline, user)),
       ),
     ),
@@ -146,7 +146,14 @@ function reviewsList(reviews) {
       h(
         "li",
         { class: r.approved ? "approved" : "rejected" },
-        h("strong", {}, r.approved ? t("order.approved") : t("order.rejected")),
+        // The client's confirmation is recorded as a review too: it is named as one.
+        h(
+          "strong",
+          {},
+          r.by.role === "client"
+            ? t(r.approved ? "order.confirmed" : "order.clientRejected")
+            : t(r.approved ? "order.approved" : "order.rejected"),
+        ),
         " · ",
         t(`role.${r.by.role}`),
         " · ",
