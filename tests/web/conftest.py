@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +25,7 @@ from playwright.async_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
+    Route,
     ViewportSize,
     async_playwright,
 )
@@ -50,6 +51,13 @@ TIMEZONE = "Asia/Shanghai"
 FAST = {"script_due_after": timedelta(seconds=2), "video_check_every": timedelta(seconds=1)}
 # What the app's pages may take to show what a test waits for (a workflow update included).
 TIMEOUT_MS = 20_000
+# Signed in, and the home page it leads to rendered: no redirect left to overtake a navigation.
+HOME_SHOWN = """() => {
+    const ready = document.querySelector("main").dataset.ready || "";
+    const hash = window.location.hash;
+    return hash.length > 2 && !hash.startsWith("#/login") && ready.endsWith(":" + hash);
+}"""
+RouteHandler = Callable[[Route], Awaitable[None]]
 
 
 @dataclass
@@ -152,14 +160,23 @@ class Ui:
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: uncaught {error}"))
 
-    async def login(self, username: str, **options: object) -> Page:
-        """A new context signed in as `username` (a demo account) through the login form."""
-        page = await self.page(**options)  # type: ignore[arg-type]
+    async def login(
+        self,
+        username: str,
+        lang: str | None = None,
+        viewport: ViewportSize | None = None,
+        routes: Mapping[str, RouteHandler] | None = None,
+    ) -> Page:
+        """A new context signed in as `username` (a demo account) through the login form, on
+        its home page; `routes` answer some of its requests in the test's stead."""
+        page = await self.page(lang, viewport)
+        for pattern, handler in (routes or {}).items():
+            await page.context.route(pattern, handler)
         await page.goto("/app/")
         await page.fill("input[name=username]", username)
         await page.fill("input[name=password]", DEMO_PASSWORD)
         await page.click("form button[type=submit]")
-        await page.wait_for_selector(".who")
+        await page.wait_for_function(HOME_SHOWN)
         return page
 
     def unexpected_errors(self) -> list[str]:
@@ -175,7 +192,7 @@ async def ui(browser: Browser, web: WebSystem) -> AsyncIterator[Ui]:
         for context in ui.contexts:
             await context.close()
     # No page logged a console error or threw (beyond what the test expected).
-    assert ui.unexpected_errors() == []
+    assert ui.unexpected_errors() == [], "\n".join(ui.errors)
 
 
 async def token(base: str, username: str) -> str:

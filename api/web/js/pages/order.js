@@ -450,6 +450,7 @@ function attachPrereview(el, caps) {
     "button",
     {
       type: "button",
+      dataset: { prereview: "" },
       onclick: async () => {
         const text = textarea.value;
         if (!text.trim()) return;
