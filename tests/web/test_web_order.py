@@ -129,17 +129,32 @@ async def test_a_whole_order_by_clicking_through_rejections_to_the_payout(
     assert "the bottle is never shown" in timeline
     assert await client.locator("a.phone").count() == 1
 
+    # The client tops up and the creator withdraws part of its pay, on their wallet pages.
+    await client.click("[data-nav=wallet]")
+    await submit(client, "top_up", amount="500")
+    await client.locator("[data-money=balance]").filter(
+        has_text=yuan(client_before - DEMO_QUOTE_FEN - FEE_FEN + 50_000)
+    ).wait_for()
+    creator_paid = ledger.balance(web.engine, ledger.creator_account(DEMO_CREATOR))
+    assert creator_paid >= DEMO_QUOTE_FEN
+    await creator.click("[data-nav=wallet]")
+    await submit(creator, "withdraw", amount="1,000.50", bank_account="6222020200112233445")
+    await creator.locator("[data-money=balance]").filter(
+        has_text=yuan(creator_paid - 100_050)
+    ).wait_for()
+
     # The wallets show what the ledger holds, to the fen.
     client_balance = ledger.balance(web.engine, ledger.client_account(DEMO_CLIENT))
     creator_balance = ledger.balance(web.engine, ledger.creator_account(DEMO_CREATOR))
-    assert client_balance == client_before - DEMO_QUOTE_FEN - FEE_FEN
-    assert creator_balance >= DEMO_QUOTE_FEN
+    assert client_balance == client_before - DEMO_QUOTE_FEN - FEE_FEN + 50_000
+    assert creator_balance == creator_paid - 100_050
     await client.click("[data-nav=wallet]")
     assert await client.locator("[data-money=balance]").inner_text() == yuan(client_balance)
     await creator.click("[data-nav=wallet]")
     assert await creator.locator("[data-money=balance]").inner_text() == yuan(creator_balance)
     statement = await creator.locator("table.statement").inner_text()
-    assert yuan(DEMO_QUOTE_FEN) in statement
+    assert yuan(DEMO_QUOTE_FEN) in statement  # the payout
+    assert yuan(-100_050) in statement  # the withdrawal
 
 
 def local_input(moment: datetime) -> str:

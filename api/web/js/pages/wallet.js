@@ -2,7 +2,7 @@
 // statement of every movement (GET /wallet, /wallet/statement).
 
 import { InputError, get, request, submission } from "../api.js";
-import { append, clear, facts, field, form, h, link, pageTitle, section, toast } from "../dom.js";
+import { append, clear, field, form, h, link, pageTitle, section, toast } from "../dom.js";
 import { dateTime, parseYuan, yuan } from "../format.js";
 import { t } from "../i18n.js";
 
@@ -43,7 +43,7 @@ function topUp(ctx) {
   const send = submission();
   return section(
     t("wallet.topUp"),
-    form({ class: "stack", "aria-label": t("wallet.topUp") }, [amountField(), h("button", { type: "submit", class: "primary" }, t("wallet.topUpSubmit"))], async (v) => {
+    form({ class: "stack", "aria-label": t("wallet.topUp"), dataset: { form: "top_up" } }, [amountField(), h("button", { type: "submit", class: "primary" }, t("wallet.topUpSubmit"))], async (v) => {
       const amount_fen = amountOf(v);
       await send((key) => request("POST", "/wallet/top-ups", { json: { amount_fen }, key }));
       toast(t("wallet.toppedUp", { amount: yuan(amount_fen) }));
@@ -54,11 +54,10 @@ function topUp(ctx) {
 
 function withdrawal(ctx) {
   const send = submission();
-  const result = h("div", { "aria-live": "polite" });
   return section(
     t("wallet.withdraw"),
     form(
-      { class: "stack", "aria-label": t("wallet.withdraw") },
+      { class: "stack", "aria-label": t("wallet.withdraw"), dataset: { form: "withdraw" } },
       [
         amountField(),
         field({
@@ -79,22 +78,12 @@ function withdrawal(ctx) {
         const payment = await send((key) =>
           request("POST", "/wallet/withdrawals", { json: { amount_fen, bank_account }, key }),
         );
-        toast(t(`payment.${payment.status}`));
-        clear(result, paymentFacts(payment));
-        if (payment.status !== "pending") await ctx.refresh();
+        // The amount is held at once, paid or not yet: the balance and statement show it.
+        toast(t("wallet.withdrawn", { amount: yuan(amount_fen), status: t(`payment.${payment.status}`) }));
+        await ctx.refresh();
       },
     ),
-    result,
   );
-}
-
-function paymentFacts(payment) {
-  return facts([
-    [t("wallet.amount"), yuan(payment.amount_fen)],
-    [t("wallet.paymentStatus"), t(`payment.${payment.status}`)],
-    [t("wallet.failure"), payment.failure],
-    [t("wallet.at"), dateTime(payment.updated_at)],
-  ]);
 }
 
 async function statement(list) {
