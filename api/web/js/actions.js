@@ -5,6 +5,9 @@
 // form: "plain" a button; "fields" a small form of the named fields; "review" approve, or
 // reject with a reason; "answer" grant or refuse, with an optional reason.
 // confirm: the button asks once more before it acts (money moves, or something goes public).
+// ops: an ops action (P2). The order's view leaves ops out of its next steps (an order never
+// waits for them), so ops are offered theirs on every open order; running: only while a
+// deadline runs. The workflow judges them like any action: a refusal comes back as words.
 
 export const ACTION_ROUTES = {
   accept: { path: "accept", form: "plain" },
@@ -25,11 +28,16 @@ export const ACTION_ROUTES = {
   cancel_overdue: { path: "cancel-overdue", form: "fields", fields: ["reason"] },
   request_extension: { path: "extension", form: "fields", fields: ["due_at", "reason"] },
   answer_extension: { path: "extension/answer", form: "answer" },
-  move_deadline: { path: "deadline", form: "fields", fields: ["due_at", "reason"] },
+  move_deadline: {
+    path: "deadline",
+    form: "fields",
+    fields: ["due_at", "reason"],
+    ops: true,
+    running: true,
+  },
 };
 
-// Statuses in which no deadline runs, for the ops' "move a deadline" (the order's view leaves
-// ops out of its next steps: they are never the party an order waits for).
+// The statuses in which an order is over: nothing is offered to ops there.
 export const FINAL_STATUSES = new Set([
   "refused",
   "completed",
@@ -37,18 +45,16 @@ export const FINAL_STATUSES = new Set([
   "cancelled",
 ]);
 
-/** What the viewer may do on this order now: the view's `your_actions`; for ops, also moving
- *  a deadline while one runs (the workflow still judges: a refusal comes back as words). */
+/** What the viewer may do on this order now: the view's `your_actions`, and for ops their
+ *  actions on an open order (see `ops` above). */
 export function actionsFor(order, role) {
   const actions = [...(order.your_actions || [])];
+  if (role !== "ops" || FINAL_STATUSES.has(order.status) || order.status === "placing") {
+    return actions;
+  }
   const running = (order.deadlines || []).some((d) => d.paused_remaining == null);
-  if (
-    role === "ops" &&
-    running &&
-    !FINAL_STATUSES.has(order.status) &&
-    !actions.includes("move_deadline")
-  ) {
-    actions.push("move_deadline");
+  for (const [action, spec] of Object.entries(ACTION_ROUTES)) {
+    if (spec.ops && (running || !spec.running) && !actions.includes(action)) actions.push(action);
   }
   return actions;
 }

@@ -300,7 +300,7 @@ async function actionControls(order, actions, base, ctx) {
 }
 
 /** Send an action; then show the order as it now is (a reviewer's review leaves its queue). */
-async function act(order, spec, base, body, key, ctx, action) {
+async function act(action, spec, base, body, key, ctx) {
   const updated = await post(`${base}/${spec.path}`, body, key);
   toast(t("order.done", { action: t(`action.${action}`) }));
   if (ctx.user.role === "reviewer" && !(updated.your_actions || []).length) {
@@ -314,7 +314,7 @@ function plainAction(action, spec, base, ctx) {
   const send = submission();
   const errors = h("div", { class: "form-errors" });
   const holder = h("div", { class: "action" });
-  const run = (button) => busy(button, errors, () => send((key) => act(null, spec, base, undefined, key, ctx, action)));
+  const run = (button) => busy(button, errors, () => send((key) => act(action, spec, base, undefined, key, ctx)));
   const button = h(
     "button",
     {
@@ -402,7 +402,7 @@ async function actionForm(order, action, spec, base, ctx) {
   }
   const el = form({ class: "action-form stack", dataset: { form: action }, "aria-label": t(`action.${action}`) }, [title, children], async (v, _form, submitter) => {
     const body = bodyFor(order, action, spec, v, submitter?.value);
-    await send((key) => act(order, spec, base, body, key, ctx, action));
+    await send((key) => act(action, spec, base, body, key, ctx));
   });
   if (spec.fields?.includes("due_at")) {
     const current = (order.deadlines || []).find((d) => d.paused_remaining == null);

@@ -59,14 +59,14 @@ export async function render(root, { params, caps }) {
       if (v.due_date) body.due_date = v.due_date;
       if (v.script_due) body.script_due = localInputToIso(v.script_due);
       if (v.video_due) body.video_due = localInputToIso(v.video_due);
-      confirm(body);
+      showConfirmation(body);
     },
   );
 
   const confirmBox = h("div", { class: "confirm", hidden: true });
   const place = submission();
 
-  function confirm(body) {
+  function showConfirmation(body) {
     brief.hidden = true;
     confirmBox.hidden = false;
     const errors = h("div", { class: "form-errors" });
