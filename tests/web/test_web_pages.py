@@ -165,7 +165,11 @@ async def test_every_page_of_every_role_in_both_languages(
 
     # At 375 px: the same pages, nothing sideways.
     phone = await ui.login(DEMO_CLIENT, viewport=PHONE)
-    for name, hash in (("square", "#/square"), ("order", f"#/orders/{published}")):
+    for name, hash in (
+        ("square", "#/square"),
+        ("order", f"#/orders/{published}"),
+        ("wallet", "#/wallet"),
+    ):
         await shown(phone, hash, "zh-CN")
         await check(phone, f"{name}-375px", "zh-CN", shot_dir, shoot=name == "order")
 

@@ -151,9 +151,16 @@ function parameters(spec, path, method) {
   return new Set(((spec.paths[path] || {})[method]?.parameters || []).map((p) => p.name));
 }
 
-function schemaProperties(spec, ref) {
-  const name = (ref || "").split("/").pop();
-  return new Set(Object.keys(spec.components?.schemas?.[name]?.properties || {}));
+function schemaOf(spec, ref) {
+  return spec.components?.schemas?.[(ref || "").split("/").pop()] || null;
+}
+
+/** Whether a route's JSON body can be just {text}: it has a `text` field and needs no other. */
+function takesText(spec, ref) {
+  const schema = schemaOf(spec, ref);
+  if (!schema) return true; // no schema to read: the body the route is said to take
+  const fields = Object.keys(schema.properties || {});
+  return fields.includes("text") && (schema.required || []).every((name) => name === "text");
 }
 
 function readCapabilities(spec) {
@@ -170,8 +177,7 @@ function readCapabilities(spec) {
     notifications: has("/me/notifications", "get"),
     notificationReadPath: readPath || null,
     notificationsReadAll: has("/me/notifications/read", "post"),
-    prereview: has("/prereview", "post"),
-    prereviewFields: schemaProperties(spec, prereviewBody),
+    prereview: has("/prereview", "post") && takesText(spec, prereviewBody),
     price: has("/creators/{creator_id}/price", "get"),
   };
 }

@@ -141,6 +141,36 @@ export function facts(rows) {
   );
 }
 
+/**
+ * A table: `columns` are [heading, class?] pairs, `rows` are {cells, attrs} with one cell per
+ * column. Each cell carries its column's heading (data-label), which a phone shows beside the
+ * value once the rows stack.
+ */
+export function table({ caption, columns, rows, attrs = {}, foot = null }) {
+  const heading = (c) => (Array.isArray(c) ? c : [c, null]);
+  return h(
+    "table",
+    attrs,
+    h("caption", { class: "sr-only" }, caption),
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: heading(c)[1] }, heading(c)[0])))),
+    h(
+      "tbody",
+      {},
+      rows.map((row) =>
+        h(
+          "tr",
+          row.attrs || {},
+          row.cells.map((cell, i) => {
+            const [label, cls] = heading(columns[i]);
+            return h("td", { class: cls, dataset: { label } }, cell);
+          }),
+        ),
+      ),
+    ),
+    foot,
+  );
+}
+
 export function pageTitle(text, ...extra) {
   return h("h1", { tabindex: "-1", id: "page-title" }, text, ...extra);
 }

@@ -2,7 +2,7 @@
 // join (GET /mcn/requests, accept or refuse).
 
 import { get, post } from "../api.js";
-import { append, busy, field, form, h, pageTitle, section, toast } from "../dom.js";
+import { append, busy, field, form, h, pageTitle, section, table, toast } from "../dom.js";
 import { dateTime, yuan } from "../format.js";
 import { t } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -18,20 +18,20 @@ export async function render(root, ctx) {
     section(
       t("mcn.earnings"),
       earnings.length
-        ? h(
-            "table",
-            { class: "earnings" },
-            h("caption", { class: "sr-only" }, t("mcn.earnings")),
-            h("thead", {}, h("tr", {}, [t("mcn.creator"), t("mcn.orders"), t("mcn.earned")].map((c) => h("th", { scope: "col" }, c)))),
-            h(
-              "tbody",
+        ? table({
+            caption: t("mcn.earnings"),
+            attrs: { class: "earnings" },
+            columns: [t("mcn.creator"), t("mcn.orders"), [t("mcn.earned"), "amount"]],
+            rows: earnings.map((e) => ({
+              attrs: { dataset: { creator: e.creator_id } },
+              cells: [e.creator_id, String(e.orders), yuan(e.earned_fen)],
+            })),
+            foot: h(
+              "tfoot",
               {},
-              earnings.map((e) =>
-                h("tr", { dataset: { creator: e.creator_id } }, h("td", {}, e.creator_id), h("td", {}, String(e.orders)), h("td", { class: "amount" }, yuan(e.earned_fen))),
-              ),
+              h("tr", {}, h("th", { scope: "row" }, t("mcn.total")), h("td", {}), h("td", { class: "amount" }, yuan(total))),
             ),
-            h("tfoot", {}, h("tr", {}, h("th", { scope: "row" }, t("mcn.total")), h("td", {}), h("td", { class: "amount" }, yuan(total)))),
-          )
+          })
         : h("p", { class: "muted" }, t("mcn.noEarnings")),
     ),
     section(

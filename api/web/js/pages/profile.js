@@ -2,7 +2,7 @@
 // measured value), the quote, the contact details, the accepting-orders switch, and the MCN.
 
 import { InputError, del, get, post, put, request } from "../api.js";
-import { append, busy, clear, facts, field, form, h, pageTitle, section, toast } from "../dom.js";
+import { append, busy, clear, facts, field, form, h, pageTitle, section, table, toast } from "../dom.js";
 import { count, dateTime, fenToInput, parseYuan, yuan } from "../format.js";
 import { t } from "../i18n.js";
 
@@ -121,30 +121,20 @@ function checks(answer) {
   const value = (v) => (typeof v === "boolean" ? (v ? t("common.yes") : t("common.no")) : count(v));
   return [
     h("p", { class: answer.approved ? "ok" : "flag", role: "status", dataset: answer.approved ? { approved: "" } : {} }, answer.approved ? t("profile.approved") : t("profile.refused", { n: answer.unmet.length })),
-    h(
-      "table",
-      { class: "checks" },
-      h("caption", { class: "sr-only" }, t("profile.checks")),
-      h(
-        "thead",
-        {},
-        h("tr", {}, [t("profile.condition"), t("profile.measured"), t("profile.threshold"), t("profile.passed")].map((c) => h("th", { scope: "col" }, c))),
-      ),
-      h(
-        "tbody",
-        {},
-        rows.map((c) =>
-          h(
-            "tr",
-            { class: c.passed ? "passed" : "unmet" },
-            h("td", {}, conditionWords(c.condition)),
-            h("td", {}, value(c.measured)),
-            h("td", {}, value(c.threshold)),
-            h("td", {}, c.passed ? t("profile.met") : t("profile.notMet")),
-          ),
-        ),
-      ),
-    ),
+    table({
+      caption: t("profile.checks"),
+      attrs: { class: "checks" },
+      columns: [t("profile.condition"), t("profile.measured"), t("profile.threshold"), t("profile.passed")],
+      rows: rows.map((c) => ({
+        attrs: { class: c.passed ? "passed" : "unmet" },
+        cells: [
+          conditionWords(c.condition),
+          value(c.measured),
+          value(c.threshold),
+          c.passed ? t("profile.met") : t("profile.notMet"),
+        ],
+      })),
+    }),
   ];
 }
 

@@ -2,7 +2,7 @@
 // statement of every movement (GET /wallet, /wallet/statement).
 
 import { InputError, get, request, submission } from "../api.js";
-import { append, clear, field, form, h, link, pageTitle, section, toast } from "../dom.js";
+import { append, clear, field, form, h, link, pageTitle, section, table, toast } from "../dom.js";
 import { dateTime, parseYuan, yuan } from "../format.js";
 import { t } from "../i18n.js";
 
@@ -93,30 +93,19 @@ async function statement(list) {
     clear(
       list,
       page.items.length
-        ? h(
-            "table",
-            { class: "statement" },
-            h("caption", { class: "sr-only" }, t("wallet.statement")),
-            h(
-              "thead",
-              {},
-              h("tr", {}, [t("wallet.at"), t("wallet.kind"), t("wallet.amount"), t("wallet.order")].map((c) => h("th", { scope: "col" }, c))),
-            ),
-            h(
-              "tbody",
-              {},
-              page.items.map((line) =>
-                h(
-                  "tr",
-                  {},
-                  h("td", {}, dateTime(line.at)),
-                  h("td", {}, t(`statement.${line.kind}`, {}, t("statement.other"))),
-                  h("td", { class: line.amount_fen < 0 ? "amount out" : "amount in" }, yuan(line.amount_fen)),
-                  h("td", {}, line.order_id ? link(`#/orders/${encodeURIComponent(line.order_id)}`, t("wallet.viewOrder")) : "—"),
-                ),
-              ),
-            ),
-          )
+        ? table({
+            caption: t("wallet.statement"),
+            attrs: { class: "statement" },
+            columns: [t("wallet.at"), t("wallet.kind"), [t("wallet.amountColumn"), "amount"], t("wallet.order")],
+            rows: page.items.map((line) => ({
+              cells: [
+                dateTime(line.at),
+                t(`statement.${line.kind}`, {}, t("statement.other")),
+                h("span", { class: line.amount_fen < 0 ? "out" : "in" }, yuan(line.amount_fen)),
+                line.order_id ? link(`#/orders/${encodeURIComponent(line.order_id)}`, t("wallet.viewOrder")) : "—",
+              ],
+            })),
+          })
         : h("p", { class: "muted" }, t("wallet.empty")),
       h(
         "div",
