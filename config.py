@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.prereview import Mode
 from workflows.messages import Timings
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
     # host:port where `python -m api` serves the API's request metrics; off if empty. Never
     # the API's own port: the metrics are for Prometheus, not for the API's public.
     api_metrics_address: str = Field(default="", pattern=r"^(|.+:[0-9]{1,5})$")
+
+    # What a script upload with wording of the ad-law term list gets (B2): `warn` (accepted,
+    # its answer shows the matches) or `refuse` (422, the order does not hear of it).
+    prereview_mode: Mode = Mode.WARN
 
     # The platform's service fee, in basis points of the price, paid by the client on top.
     service_fee_bps: int = Field(default=500, ge=0, le=10_000)

@@ -11,7 +11,17 @@ from temporalio.client import Client
 
 from api import errors, limits, metrics
 from api.context import AppContext
-from api.routes import auth, creators, health, mcn, orders, reviews, simulator, wallet
+from api.routes import (
+    auth,
+    creators,
+    health,
+    mcn,
+    orders,
+    prereview,
+    reviews,
+    simulator,
+    wallet,
+)
 from bootstrap import Adapters, simulated_adapters
 from config import Settings, get_settings
 from db.engine import make_engine
@@ -56,6 +66,7 @@ def create_app(
         auth.router,
         orders.router,
         reviews.router,
+        prereview.router,
         creators.router,
         mcn.router,
         wallet.router,

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from adapters.video_platform import LoginPlatform
 from services import usernames
+from services.prereview import PreReview, ReviewedText, review
 from workflows.bounds import (
     Category,
     Count,
@@ -19,8 +20,11 @@ from workflows.bounds import (
     ProductName,
     Prose,
     no_control,
+    one_line,
+    prose,
 )
 from workflows.messages import (
+    TEXT_MAX_LENGTH,
     Action,
     Deadline,
     Extension,
@@ -140,6 +144,14 @@ class MoveDeadlineBody(Input):
     reason: Explanation
 
 
+class ScriptPublic(Script):
+    pre_review: PreReview = Field(
+        description="what the machine pre-review (B2) finds in `text`: terms of the ad-law list, "
+        "with their positions in `text`; computed from the text when answering, with the list "
+        "in use then (its version is given)"
+    )
+
+
 class BriefPublic(BaseModel):
     product: str
     requirements: str
@@ -165,7 +177,7 @@ class OrderPublic(BaseModel):
     next: list[NextStep]
     your_actions: list[Action]
     accepted_at: datetime | None
-    scripts: list[Script]
+    scripts: list[ScriptPublic]
     videos: list[Video]
     publications: list[Publication]
     delivery_accepted_at: datetime | None
@@ -197,7 +209,9 @@ class OrderPublic(BaseModel):
             next=view.next,
             your_actions=[a for step in view.next if step.actor is role for a in step.actions],
             accepted_at=view.accepted_at,
-            scripts=view.scripts,
+            scripts=[
+                ScriptPublic(**s.model_dump(), pre_review=review(s.text)) for s in view.scripts
+            ],
             videos=view.videos,
             publications=view.publications,
             delivery_accepted_at=view.delivery_accepted_at,
@@ -254,6 +268,11 @@ class ReviewItem(BaseModel):
     waiting_since: datetime
     creator_id: str
     product: str
+    texts: list[ReviewedText] = Field(
+        default=[],
+        description="what waits for review, as text: the script; or the video's title and "
+        "description where the platform gives them; each with its machine pre-review (B2)",
+    )
 
 
 class FieldError(BaseModel):
@@ -284,6 +303,23 @@ class Problem(BaseModel):
         description="on a 503 from an order route: the order the request went to, which it "
         "may still change (see the detail for how to learn the outcome)",
     )
+    pre_review: PreReview | None = Field(
+        default=None,
+        description="on a 422 AdLawTerms (a script upload in refuse mode): the terms found, "
+        "with their positions in the script as it would have been stored",
+    )
+
+
+class PreReviewBody(Input):
+    text: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=TEXT_MAX_LENGTH),
+        AfterValidator(prose),
+        Field(
+            description="the text as it will be sent, not trimmed: positions count in it (line "
+            "feeds only, as a browser's textarea value has them: a CR is refused)"
+        ),
+    ]
 
 
 class Health(BaseModel):
@@ -488,6 +524,14 @@ class AccountMetricsBody(Input):
     original: bool = True
     category: Category | None = None
     recent_plays: list[Count] = Field(max_length=100)
+
+
+class SimulatedVideoBody(Input):
+    """A video its creator uploads to a Xigua account, with what the pre-review reads (B2)."""
+
+    xigua_account_id: AccountId
+    title: Annotated[str, StringConstraints(max_length=200), AfterValidator(one_line)] | None = None
+    description: Prose | None = None
 
 
 class SimulatedAccountBody(AccountMetricsBody):

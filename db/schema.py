@@ -245,6 +245,9 @@ platform_videos = Table(
     Column("comments", BigInteger(), nullable=False, default=0),
     Column("shares", BigInteger(), nullable=False, default=0),
     Column("completion_rate", Float(), nullable=False, default=0.0),
+    # As the uploader wrote them; what the pre-review of a video reads (B2).
+    Column("title", String(200), nullable=True),
+    Column("description", Text(), nullable=True),
 )
 
 # Which order each video is linked to (O5, O10). The platform's own record is not ours to rely

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, Literal
 
 import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -132,6 +132,17 @@ class PreReview(BaseModel):
 
     version: str = Field(description="the version of the term list that was used")
     matches: list[Match] = Field(description="in order of position in the text")
+
+
+TextSource = Literal["script", "video_title", "video_description"]
+
+
+class ReviewedText(BaseModel):
+    """A text a reviewer judges, with what the pre-review found in it."""
+
+    source: TextSource = Field(description="the latest script, or the video's title or description")
+    text: str = Field(description="the text as stored: the pre-review's positions count in it")
+    pre_review: PreReview
 
 
 # --- reading a text ---

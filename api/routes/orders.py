@@ -23,6 +23,7 @@ from api.deps import (
     require,
 )
 from api.errors import ApiError, from_pending, from_refusal
+from api.routes.prereview import PRE_CHECKS
 from api.schemas import (
     ContactPublic,
     ExtensionAnswerBody,
@@ -214,6 +215,9 @@ async def _act(
     payload = ACTIONS[action].input(actor=actor, request_id=request_id, **fields)
 
     async def act() -> tuple[int, Any]:
+        # Checks of the input alone (the B2 pre-review), inside: a refusal is the key's answer.
+        if pre_check := PRE_CHECKS.get(action):
+            pre_check(context.settings, payload)
         try:
             view = await orders.act(order_id, action, payload)
         except OrderPending as e:
