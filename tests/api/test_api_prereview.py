@@ -14,10 +14,12 @@ from adapters.video_platform import VideoDetails
 from api.main import create_app
 from services import creators
 from services.prereview import Mode, load_terms
-from tests.api.conftest import Api, api_settings
+from tests.api.conftest import OPS, Api, api_settings
 from tests.stack import CLIENT, CREATOR, REVIEWER
 
 SCRIPT = "开场：这是全网第一的酱油，最\u3000佳的味道。"
+# What the pre-review finds in it: (term, as written).
+FOUND = [("全网第一", "全网第一"), ("最佳", "最\u3000佳")]
 VERSION = load_terms().version
 
 
@@ -54,7 +56,7 @@ async def test_warn_mode_accepts_the_script_and_its_answer_shows_the_matches(api
     order = response.json()
     assert order["status"] == "script_in_review"
     [script] = order["scripts"]
-    assert terms(script["pre_review"], script["text"]) == [("全网第一", "全网第一"), ("最佳", "最\u3000佳")]
+    assert terms(script["pre_review"], script["text"]) == FOUND
     match = script["pre_review"]["matches"][0]
     assert (match["start"], match["end"], match["article"]) == (5, 9, "第九条第（三）项")
     # The client reads the same, computed from the stored script.
@@ -83,7 +85,7 @@ async def test_refuse_mode_answers_422_and_the_order_never_hears_of_it(api: Api)
         assert refused.headers["content-type"] == "application/problem+json"
         assert problem["type"] == "urn:xigua-tasks:problem:AdLawTerms"
         assert "全网第一、最佳" in problem["detail"]
-        assert terms(problem["pre_review"], SCRIPT) == [("全网第一", "全网第一"), ("最佳", "最\u3000佳")]
+        assert terms(problem["pre_review"], SCRIPT) == FOUND
         # Repeated with its key: the same answer, replayed.
         again = await http.post(path, json={"text": SCRIPT}, headers=headers)
         assert again.status_code == 422
@@ -96,7 +98,9 @@ async def test_refuse_mode_answers_422_and_the_order_never_hears_of_it(api: Api)
         assert "submit_script" not in {e["action"] for e in timeline.json()}
 
         # Reworded, it goes through in the same mode.
-        clean = await http.post(path, json={"text": "开场：一勺酱油，一桌家常菜。"}, headers=api.auth(CREATOR))
+        clean = await http.post(
+            path, json={"text": "开场：一勺酱油，一桌家常菜。"}, headers=api.auth(CREATOR)
+        )
         assert clean.status_code == 200, clean.text
         assert clean.json()["scripts"][0]["pre_review"]["matches"] == []
 
@@ -111,7 +115,7 @@ async def test_the_script_queue_shows_each_script_with_its_matches(api: Api) -> 
     items = {item["order_id"]: item for item in response.json()}
     [text] = items[flagged]["texts"]
     assert (text["source"], text["text"]) == ("script", SCRIPT)
-    assert terms(text["pre_review"], text["text"]) == [("全网第一", "全网第一"), ("最佳", "最\u3000佳")]
+    assert terms(text["pre_review"], text["text"]) == FOUND
     [text] = items[clean]["texts"]
     assert text["pre_review"]["matches"] == []
 
@@ -142,13 +146,13 @@ async def test_the_video_queue_shows_matches_in_the_title_and_description(api: A
 
 async def test_the_simulator_sets_a_video_title_for_ops_only(api: Api) -> None:
     # rule B2: the platform's side of a title, driven as the creator would on Xigua
-    from tests.api.conftest import OPS
-
     account = creators.profile(api.stack.engine, CREATOR.id).xigua_account_id
     body = {"xigua_account_id": account, "title": "极品酱油", "description": "好吃"}
     put = await api.http.put("/simulator/videos/xg-sim", json=body, headers=api.auth(OPS))
     assert put.status_code == 204, put.text
-    assert api.stack.platform.details("xg-sim") == VideoDetails(title="极品酱油", description="好吃")
+    assert api.stack.platform.details("xg-sim") == VideoDetails(
+        title="极品酱油", description="好吃"
+    )
     creator = await api.http.put("/simulator/videos/xg-sim", json=body, headers=api.auth(CREATOR))
     assert creator.status_code == 403
     elsewhere = {**body, "xigua_account_id": "xg-someone-else"}
