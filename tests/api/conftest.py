@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import pytest
@@ -68,12 +69,14 @@ def api_settings(stack: Stack) -> Settings:
 
 
 @asynccontextmanager
-async def serving(env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[Api]:
+async def serving(
+    env: WorkflowEnvironment, engine: Engine, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[Api]:
     async with running_stack(env.client, engine) as stack:
         from services.users import create_user
 
         create_user(engine, OPS.id, Role.OPS, "ops")
-        app = create_app(api_settings(stack), engine=engine, temporal=env.client)
+        app = create_app(api_settings(stack), engine=engine, temporal=env.client, clock=clock)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             tokens = {}
