@@ -225,6 +225,11 @@ class OrderSummary(BaseModel):
     at_deadline: str | None
     created_at: datetime
     updated_at: datetime
+    escalated: bool = Field(description="a review is past its deadline: ops must see to it (D2)")
+    disputed: bool = Field(description="a dispute is open, waiting for ops (X3)")
+    overdue: bool = Field(
+        description="the creator's delivery is past its due date: the client may cancel (D2)"
+    )
 
 
 class OrderPage(BaseModel):
@@ -251,9 +256,25 @@ ReviewKind = Literal["script", "video", "publication"]
 class ReviewItem(BaseModel):
     order_id: str
     kind: ReviewKind
-    waiting_since: datetime
+    waiting_since: datetime = Field(
+        description="when the script, video or republished video was handed in for review"
+    )
+    waiting_seconds: int = Field(description="how long it has waited, in whole seconds")
+    review_due: datetime | None = Field(
+        description="the review's deadline while it runs (the order's, as configured when it "
+        "was placed; ops may have moved it); null once it has passed and been escalated"
+    )
+    late: bool = Field(description="past its review deadline (D2)")
+    escalated: bool = Field(description="past its deadline and escalated to ops (D2)")
     creator_id: str
     product: str
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewItem]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
+    )
 
 
 class FieldError(BaseModel):
