@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -239,6 +239,11 @@ class OrderSummary(BaseModel):
     at_deadline: str | None
     created_at: datetime
     updated_at: datetime
+    escalated: bool = Field(description="a review is past its deadline: ops must see to it (D2)")
+    disputed: bool = Field(description="a dispute is open, waiting for ops (X3)")
+    overdue: bool = Field(
+        description="the creator's delivery is past its due date: the client may cancel (D2)"
+    )
 
 
 class OrderPage(BaseModel):
@@ -265,13 +270,29 @@ ReviewKind = Literal["script", "video", "publication"]
 class ReviewItem(BaseModel):
     order_id: str
     kind: ReviewKind
-    waiting_since: datetime
+    waiting_since: datetime = Field(
+        description="when the script, video or republished video was handed in for review"
+    )
+    waiting_seconds: int = Field(description="how long it has waited, in whole seconds")
+    review_due: datetime | None = Field(
+        description="the review's deadline while it runs (the order's, as configured when it "
+        "was placed; ops may have moved it); null once it has passed and been escalated"
+    )
+    late: bool = Field(description="past its review deadline (D2)")
+    escalated: bool = Field(description="past its deadline and escalated to ops (D2)")
     creator_id: str
     product: str
     texts: list[ReviewedText] = Field(
         default=[],
         description="what waits for review, as text: the script; or the video's title and "
         "description where the platform gives them; each with its machine pre-review (B2)",
+    )
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewItem]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
     )
 
 
@@ -320,6 +341,11 @@ class PreReviewBody(Input):
             "feeds only, as a browser's textarea value has them: a CR is refused)"
         ),
     ]
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route that may answer these error statuses, each a Problem."""
+    return {code: {"model": Problem} for code in codes}
 
 
 class Health(BaseModel):

@@ -193,9 +193,36 @@ orders = Table(
     Column("last_seq", Integer(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # What ops filter on (P1), as the workflow's state says with each transition: a review
+    # past its deadline (D2), an open dispute (X3), a delivery past its due date (D2). The
+    # default '0' is false on both databases (migration 0006 says why it is not `false()`).
+    Column("escalated", Boolean(), nullable=False, server_default="0"),
+    Column("disputed", Boolean(), nullable=False, server_default="0"),
+    Column("overdue", Boolean(), nullable=False, server_default="0"),
+    # When the script, video or republished video now awaiting platform review was handed
+    # in: the review queue's order and waiting time. Reminders and escalations move
+    # updated_at, not this.
+    Column("submitted_for_review_at", UTCDateTime(), nullable=True),
     Index("ix_orders_client_status_created", "client_id", "status", "created_at"),
     Index("ix_orders_creator_status_created", "creator_id", "status", "created_at"),
     Index("ix_orders_status_updated", "status", "updated_at"),
+    # Ops list every order newest first (P1), all of them or of one status.
+    Index("ix_orders_created", "created_at", "id"),
+    Index("ix_orders_status_created", "status", "created_at", "id"),
+    Index("ix_orders_deadline", "deadline"),
+    # The attention list: the few orders flagged, newest first. Partial, so the many orders
+    # that are never flagged cost it nothing. Each flag's filter alone uses it too: it is one
+    # term of the OR (on SQLite spelt as SQLAlchemy renders it, `escalated = 1`, since
+    # SQLite matches the terms by their text; PostgreSQL proves the implication).
+    Index(
+        "ix_orders_attention_created",
+        "created_at",
+        "id",
+        sqlite_where=text("escalated = 1 OR disputed = 1 OR overdue = 1"),
+        postgresql_where=text("escalated OR disputed OR overdue"),
+    ),
+    # The review queues, longest waiting first (O4, D2).
+    Index("ix_orders_status_review", "status", "submitted_for_review_at", "id"),
 )
 
 order_timeline = Table(

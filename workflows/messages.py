@@ -403,6 +403,13 @@ class ProjectionWrite(Model):
     placed_at: datetime
     next: list[NextStep]
     notifications: list[Notification] = []
+    # What ops filter on (P1): a review past its deadline, an open dispute, a late delivery.
+    # Written with every transition, so a flag that changes at a timer (escalation, overdue)
+    # reaches the row with the transition that changed it. Orders of the old type, which has
+    # none of these, write the defaults.
+    escalated: bool = False
+    disputed: bool = False
+    overdue: bool = False
 
 
 class PublishRequest(Model):

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from api.deps import CurrentUser
 from api.errors import ApiError
-from api.schemas import PreReviewBody, Problem
+from api.schemas import PreReviewBody, problem_responses
 from config import Settings
 from services import prereview
 from services.prereview import PreReview
@@ -21,7 +21,7 @@ router = APIRouter(tags=["pre-review"])
 @router.post(
     "/prereview",
     response_model=PreReview,
-    responses={code: {"model": Problem} for code in (401, 413, 422)},
+    responses=problem_responses(401, 413, 422),
 )
 def review_text(body: PreReviewBody, user: CurrentUser) -> PreReview:
     """Any signed-in user: the terms of the ad-law list found in a text (up to a script's

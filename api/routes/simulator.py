@@ -4,7 +4,7 @@ account's metrics, add plays, take a video down. Ops only; mounted with XIGUA_SI
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
@@ -18,13 +18,18 @@ from adapters.video_platform import (
 )
 from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
-from api.schemas import EngagementBody, Problem, SimulatedAccountBody, SimulatedVideoBody
+from api.schemas import (
+    EngagementBody,
+    SimulatedAccountBody,
+    SimulatedVideoBody,
+    problem_responses,
+)
 from services.orders import OrderNotFound
 from workflows.errors import ErrorKind
 from workflows.messages import Id, Role
 
 router = APIRouter(prefix="/simulator", tags=["video-platform simulator"])
-ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 422, 503)}
+ERRORS = problem_responses(401, 403, 404, 422, 503)
 PlatformId = Annotated[Id, Path()]
 
 

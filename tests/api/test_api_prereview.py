@@ -112,7 +112,7 @@ async def test_the_script_queue_shows_each_script_with_its_matches(api: Api) -> 
     await api.act(CREATOR, clean, "script", {"text": "一勺酱油，一桌家常菜。"})
     response = await api.http.get("/reviews/queue?kind=script", headers=api.auth(REVIEWER))
     assert response.status_code == 200, response.text
-    items = {item["order_id"]: item for item in response.json()}
+    items = {item["order_id"]: item for item in response.json()["items"]}
     [text] = items[flagged]["texts"]
     assert (text["source"], text["text"]) == ("script", SCRIPT)
     assert terms(text["pre_review"], text["text"]) == FOUND
@@ -134,7 +134,7 @@ async def test_the_video_queue_shows_matches_in_the_title_and_description(api: A
         assert submitted.status_code == 200, submitted.text
         orders[video_id] = order_id
     response = await api.http.get("/reviews/queue?kind=video", headers=api.auth(REVIEWER))
-    items = {item["order_id"]: item for item in response.json()}
+    items = {item["order_id"]: item for item in response.json()["items"]}
     title, description = items[orders["xg-titled"]]["texts"]
     assert (title["source"], title["text"]) == ("video_title", "ＴＯＰ１酱油")
     assert terms(title["pre_review"], title["text"]) == [("TOP1", "ＴＯＰ１")]
