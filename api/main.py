@@ -11,7 +11,17 @@ from temporalio.client import Client
 
 from api import errors, limits, metrics
 from api.context import AppContext
-from api.routes import auth, creators, health, mcn, orders, reviews, simulator, wallet
+from api.routes import (
+    auth,
+    creators,
+    health,
+    mcn,
+    notifications,
+    orders,
+    reviews,
+    simulator,
+    wallet,
+)
 from bootstrap import Adapters, simulated_adapters
 from config import Settings, get_settings
 from db.engine import make_engine
@@ -59,6 +69,7 @@ def create_app(
         creators.router,
         mcn.router,
         wallet.router,
+        notifications.router,
     ):
         app.include_router(router)
     if settings.simulator_routes:

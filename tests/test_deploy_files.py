@@ -33,7 +33,14 @@ REQUIRED_VARIABLES = {
     "TEMPORAL_DB_PASSWORD": "test-temporal-password",
 }
 APP_SERVICES = ("migrate", "worker", "api")
-ORDER_SEARCH_ATTRIBUTES = {"OrderStatus", "ClientId", "CreatorId", "NextDeadline", "Escalated", "Disputed"}
+ORDER_SEARCH_ATTRIBUTES = {
+    "OrderStatus",
+    "ClientId",
+    "CreatorId",
+    "NextDeadline",
+    "Escalated",
+    "Disputed",
+}
 
 
 def _unavailable(reason: str) -> NoReturn:
