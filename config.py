@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     relay_lease: Duration = timedelta(seconds=60)
     relay_batch: int = Field(default=50, ge=1, le=1000)
     relay_concurrency: int = Field(default=8, ge=1, le=256)
+    # A file the relay touches on every round, for a health check to read its age; off if empty.
+    relay_heartbeat_file: str = ""
     # A failed delivery is retried after a delay drawn from [0, min(cap, first x 2^(n-1))]
     # (exponential backoff, full jitter) until give_up_after from its first try.
     delivery_retry_first: Duration = timedelta(seconds=30)

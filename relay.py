@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 
 from bootstrap import relay, simulated_adapters
@@ -39,8 +40,12 @@ def main() -> None:
         settings.smtp_host,
         settings.smtp_port,
     )
+    heartbeat = Path(settings.relay_heartbeat_file) if settings.relay_heartbeat_file else None
     relay(engine, settings, simulated_adapters(engine)).run(
-        stop, settings.relay_poll_every, settings.relay_concurrency
+        stop,
+        settings.relay_poll_every,
+        settings.relay_concurrency,
+        beat=heartbeat.touch if heartbeat else lambda: None,
     )
     engine.dispose()
 

@@ -414,13 +414,21 @@ class Relay:
             log.exception("relay %s could not record delivery %d", self.relay_id, claim.delivery_id)
             return "unrecorded"
 
-    def run(self, stop: threading.Event, poll_every: timedelta, concurrency: int) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        poll_every: timedelta,
+        concurrency: int,
+        beat: Callable[[], None] = lambda: None,
+    ) -> None:
         """Until `stop` is set: keep `concurrency` deliveries in flight, so one slow endpoint
-        holds one thread and nothing else; wait `poll_every` when there is nothing to do."""
+        holds one thread and nothing else; wait `poll_every` when there is nothing to do.
+        `beat` is called on every round (a liveness signal for a health check)."""
         log.info("relay %s running (%d at a time)", self.relay_id, concurrency)
         with ThreadPoolExecutor(concurrency, thread_name_prefix="deliver") as pool:
             flying: set[Future[str]] = set()
             while not stop.is_set():
+                beat()
                 flying = {f for f in flying if not f.done()}
                 try:
                     routed = self.route()
