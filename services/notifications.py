@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Connection, Engine, String, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.engine import reading
-from db.schema import notification_reads, notifications
+from db.schema import deliveries, notification_reads, notifications, users, webhook_endpoints
 from db.sql import insert_ignore
 from db.types import UTCDateTime
 from workflows.messages import Role
@@ -223,3 +224,67 @@ def _unread(conn: Connection, user_id: str, role: Role) -> int:
         .where(addressed_to(user_id, role), ~_read_by(user_id))
     ).scalar_one()
     return int(count)
+
+
+@dataclass(frozen=True)
+class DeliveryLine:
+    channel: str
+    to: str  # masked: a phone's last four digits, an e-mail's domain, a webhook's host
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One notification of an order and where it went (`make demo`, ops' questions)."""
+
+    message: Message
+    recipient: str
+    deliveries: list[DeliveryLine]
+
+
+def _masked(channel: str, phone: str | None, email: str | None, url: str | None) -> str:
+    if channel == "sms" and phone:
+        return f"{phone[:3]}****{phone[-4:]}"
+    if channel == "email" and email:
+        local, _, domain = email.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if channel == "webhook" and url:
+        return urlsplit(url).netloc
+    return "(gone)"
+
+
+def deliveries_of_order(engine: Engine, order_id: str) -> list[Delivered]:
+    """Every notification the order produced, oldest first, with each delivery's status."""
+    with reading(engine) as conn:
+        notes = conn.execute(
+            select(notifications)
+            .where(notifications.c.order_id == order_id)
+            .order_by(notifications.c.id)
+        ).all()
+        rows = conn.execute(
+            select(
+                deliveries,
+                users.c.phone,
+                users.c.email,
+                webhook_endpoints.c.url,
+            )
+            .join(notifications, notifications.c.id == deliveries.c.notification_id)
+            .outerjoin(users, users.c.id == deliveries.c.target)
+            .outerjoin(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.target)
+            .where(notifications.c.order_id == order_id)
+            .order_by(deliveries.c.id)
+        ).all()
+    lines: dict[int, list[DeliveryLine]] = {}
+    for r in rows:
+        lines.setdefault(r.notification_id, []).append(
+            DeliveryLine(
+                channel=r.channel,
+                to=_masked(r.channel, r.phone, r.email, r.url),
+                status=r.status,
+                attempts=r.attempts,
+                last_error=r.last_error,
+            )
+        )
+    return [Delivered(message_of(n), n.recipient, lines.get(n.id, [])) for n in notes]

@@ -73,5 +73,6 @@ async def test_readme_tour_runs_as_written(api_url: str) -> None:
     assert process.returncode == 0, f"tour failed:\n{output}\n{stderr.decode()}"
     assert "cannot publish order" in output  # the 409 it shows on purpose
     assert "absolute claim" in output
+    assert '"kind":"new_order"' in output  # the creator's inbox (N1)
     assert "accept_delivery -> in_retention" in output
     assert output.count("\n") > 20
