@@ -11,8 +11,7 @@ import argparse
 import asyncio
 import signal
 import time
-from email import message_from_bytes
-from email.message import Message
+import uuid
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -27,20 +26,14 @@ class Mailbox:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._count = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self._count += 1
         content = envelope.original_content or b""
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{self._count:05d}.eml"
+        # Sorted by arrival; unique across restarts of the sink.
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:6]}.eml"
         recipients = ", ".join(envelope.rcpt_tos)
         (self.folder / name).write_bytes(f"X-Envelope-To: {recipients}\r\n".encode() + content)
         return "250 OK"
-
-
-def read_mailbox(folder: Path) -> list[Message]:
-    """Every message the sink kept, oldest first."""
-    return [message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
 
 
 def main() -> None:

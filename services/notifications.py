@@ -16,7 +16,17 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Connection, Engine, String, exists, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    String,
+    exists,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.engine import reading
@@ -91,18 +101,16 @@ def event_id(notification_id: int) -> str:
     return f"ntf_{notification_id}"
 
 
-def message_of(row: object) -> Message:
+def message_of(row: Row[Any]) -> Message:
     """A message from a notifications row (or any row with its columns)."""
-    notification_id: int = row.id  # type: ignore[attr-defined]
-    kind: str = row.kind  # type: ignore[attr-defined]
     return Message(
-        id=notification_id,
-        event_id=event_id(notification_id),
-        kind=kind,
-        order_id=row.order_id,  # type: ignore[attr-defined]
-        title=title_of(kind),
-        body=redact(row.body),  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
+        id=row.id,
+        event_id=event_id(row.id),
+        kind=row.kind,
+        order_id=row.order_id,
+        title=title_of(row.kind),
+        body=redact(row.body),
+        created_at=row.created_at,
     )
 
 

@@ -7,8 +7,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, Row, and_, delete, func, select, update
 
 from adapters.webhooks import EndpointRefused, Resolver, check_endpoint
 from db.engine import reading
@@ -52,12 +53,9 @@ def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def _endpoint(row: object) -> Endpoint:
+def _endpoint(row: Row[Any]) -> Endpoint:
     return Endpoint(
-        id=row.id,  # type: ignore[attr-defined]
-        url=row.url,  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        secret_rotated_at=row.secret_rotated_at,  # type: ignore[attr-defined]
+        id=row.id, url=row.url, created_at=row.created_at, secret_rotated_at=row.secret_rotated_at
     )
 
 
