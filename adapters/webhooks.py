@@ -113,6 +113,10 @@ def parse_url(url: str, allow_loopback_http: bool) -> Target:
     development), a host, no credentials, no fragment."""
     if len(url) > MAX_URL_LENGTH:
         raise EndpointRefused(f"a URL is at most {MAX_URL_LENGTH} characters")
+    if not url.isascii():
+        raise EndpointRefused(
+            "a URL is ASCII: percent-encode other characters, write a host name as xn--"
+        )
     if any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F for c in url):
         raise EndpointRefused("a URL holds no spaces or control characters")
     try:
@@ -132,10 +136,6 @@ def parse_url(url: str, allow_loopback_http: bool) -> Target:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise EndpointRefused("the URL has no host")
-    try:
-        host.encode("ascii")
-    except UnicodeEncodeError as e:
-        raise EndpointRefused("write an international host name in its xn-- (IDNA) form") from e
     return Target(
         url=url, scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80)
     )

@@ -109,8 +109,11 @@ async def test_an_order_placed_reaches_the_creators_inbox_and_phone(api: Api) ->
     assert (await inbox(api, CREATOR))["unread_count"] == 1
 
 
-async def test_every_role_sees_only_its_own_and_its_teams_notifications(api: Api) -> None:
-    # rule N1: inbox isolation for every role, ops and reviewers as teams
+async def test_every_role_sees_only_its_own_and_its_teams_notifications(
+    api_on_every_db: Api,
+) -> None:
+    # rule N1: inbox isolation for every role, ops and reviewers as teams (SQLite, PostgreSQL)
+    api = api_on_every_db
     await login(api, OTHER_OPS)
     write(
         api,
@@ -169,8 +172,11 @@ async def test_every_role_sees_only_its_own_and_its_teams_notifications(api: Api
     assert (await inbox(api, OTHER_OPS))["unread_count"] == 1
 
 
-async def test_an_inbox_pages_newest_first_and_refuses_forged_cursors(api: Api) -> None:
+async def test_an_inbox_pages_newest_first_and_refuses_forged_cursors(
+    api_on_every_db: Api,
+) -> None:
     # rules N1 A1
+    api = api_on_every_db
     for seq in range(1, 26):
         write(
             api,

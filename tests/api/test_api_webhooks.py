@@ -16,7 +16,7 @@ from tests.api.conftest import OPS, Api, api_settings
 from tests.api.test_api_notifications import write
 from tests.notify.support import FakeClock, Receiver
 from tests.stack import CLIENT, CREATOR, MCN, OTHER_CLIENT, REVIEWER
-from workflows.messages import Notification
+from workflows.messages import Actor, Notification
 
 REFUSED = [
     "https://10.0.0.1/hook",
@@ -46,12 +46,13 @@ REFUSED = [
 ]
 
 
-async def register(api: Api, url: str, actor=CLIENT) -> httpx.Response:  # type: ignore[no-untyped-def]
+async def register(api: Api, url: str, actor: Actor = CLIENT) -> httpx.Response:
     return await api.http.post("/me/webhooks", json={"url": url}, headers=api.auth(actor))
 
 
-async def test_a_client_registers_rotates_and_deletes_an_endpoint(api: Api) -> None:
-    # rule N2
+async def test_a_client_registers_rotates_and_deletes_an_endpoint(api_on_every_db: Api) -> None:
+    # rule N2 (SQLite, PostgreSQL)
+    api = api_on_every_db
     made = await register(api, "http://127.0.0.1:9/xigua")
     assert made.status_code == 201, made.text
     endpoint = made.json()
@@ -150,8 +151,9 @@ async def test_the_endpoint_limit_answers_409(api: Api) -> None:
     assert "at most" in over.json()["detail"]
 
 
-async def test_the_client_reads_its_endpoints_delivery_log_in_pages(api: Api) -> None:
-    # rule N2: each attempt's time, status code or error, and event id
+async def test_the_client_reads_its_endpoints_delivery_log_in_pages(api_on_every_db: Api) -> None:
+    # rule N2: each attempt's time, status code or error, and event id (SQLite, PostgreSQL)
+    api = api_on_every_db
     with Receiver(statuses=[500, 200]) as receiver:
         endpoint = (await register(api, receiver.url)).json()
         receiver.secret = endpoint["secret"]
@@ -182,7 +184,10 @@ async def test_the_client_reads_its_endpoints_delivery_log_in_pages(api: Api) ->
     assert second.json()["next_cursor"] is None
 
 
-@pytest.mark.parametrize("bad", ["x" * 2049, "https://a\x00b.example/", "https://a\u202eb/"])
+@pytest.mark.parametrize(
+    "bad",
+    ["x" * 2049, "https://a\x00b.example/", "https://a\u202eb/", "https://example.com/\u202e"],
+)
 async def test_a_malformed_url_answers_422(api: Api, bad: str) -> None:
     # rule A1
     assert (await register(api, bad)).status_code == 422

@@ -200,6 +200,19 @@ def test_a_webhook_that_recovers_gets_the_same_event_again(engine: Engine) -> No
         assert receiver.received[-1].signature_valid
 
 
+def test_a_redirect_is_not_followed(engine: Engine) -> None:
+    # rule N2: a 3xx is a failed attempt; its Location (here cloud metadata) gets no request
+    seed_recipients(engine)
+    with Receiver(statuses=[302]) as receiver:
+        receiver.secret = register(engine, receiver.url)
+        write_outbox(engine, "o-1", 1, [ACCEPTED])
+        make_relay(engine, channels(engine, free_port()), FakeClock()).run_once()
+        assert len(receiver.received) == 1
+    (hook,) = [d for d in delivery_rows(engine) if d["channel"] == "webhook"]
+    assert hook["status"] == "pending"
+    assert hook["last_error"] == "the endpoint answered HTTP 302"
+
+
 def test_a_failing_channel_blocks_no_other_channel_or_recipient(engine: Engine) -> None:
     # rules N1 N2: the SMTP server is down and the endpoint fails; SMS and the creator's
     # deliveries go out, and every notification is in its inbox regardless
