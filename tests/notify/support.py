@@ -210,27 +210,29 @@ def terms(order_id: str) -> OrderTerms:
     )
 
 
-def write_outbox(engine: Engine, order_id: str, seq: int, notes: list[Notification]) -> list[int]:
-    """One transition of the order writing these notifications, as the workflow's projection
-    activity does; their ids."""
-    orders.record_transition(
-        engine,
-        ProjectionWrite(
-            transition=Transition(
-                order_id=order_id,
-                seq=seq,
-                at=T0 + timedelta(minutes=seq),
-                actor=SYSTEM,
-                action=Action.PLACE if seq == 1 else Action.REMIND,
-                from_status=None,
-                to_status=OrderStatus.AWAITING_ACCEPTANCE,
-            ),
-            terms=terms(order_id),
-            placed_at=T0,
-            next=[],
-            notifications=notes,
+def transition(order_id: str, seq: int, notes: list[Notification]) -> ProjectionWrite:
+    """One transition of the order writing these notifications."""
+    return ProjectionWrite(
+        transition=Transition(
+            order_id=order_id,
+            seq=seq,
+            at=T0 + timedelta(minutes=seq),
+            actor=SYSTEM,
+            action=Action.PLACE if seq == 1 else Action.REMIND,
+            from_status=None,
+            to_status=OrderStatus.AWAITING_ACCEPTANCE,
         ),
+        terms=terms(order_id),
+        placed_at=T0,
+        next=[],
+        notifications=notes,
     )
+
+
+def write_outbox(engine: Engine, order_id: str, seq: int, notes: list[Notification]) -> list[int]:
+    """The transition's outbox rows, written as the workflow's projection activity does; their
+    ids."""
+    orders.record_transition(engine, transition(order_id, seq, notes))
     return [n["id"] for n in orders.notifications_for(engine, order_id) if n["seq"] == seq]
 
 

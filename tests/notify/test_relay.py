@@ -36,9 +36,10 @@ from tests.notify.support import (
     register,
     seed_recipients,
     smtp_server,
+    transition,
     write_outbox,
 )
-from workflows.messages import Notification
+from workflows.messages import Notification, Role
 
 NEW_ORDER = Notification(recipient=CREATOR_ID, kind="new_order", body="Pearl River soy sauce")
 ACCEPTED = Notification(recipient=CLIENT_ID, kind="accepted", body="the creator accepted")
@@ -322,3 +323,23 @@ def test_a_channel_that_raises_is_a_failed_attempt_not_a_dead_relay(engine: Engi
     sms = next(d for d in delivery_rows(engine) if d["channel"] == "sms")
     assert sms["status"] == "pending"
     assert "the SDK blew up" in sms["last_error"]
+
+
+def test_notifications_from_before_the_relay_stay_in_the_inbox_unsent(engine: Engine) -> None:
+    # rule N1: the upgrade does not text weeks-old reminders
+    from alembic import command
+
+    from db import orders
+    from db.migrate import alembic_config
+    from services import notifications
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    command.downgrade(cfg, "0005")
+    seed_recipients(engine)
+    orders.record_transition(engine, transition("o-old", 1, [NEW_ORDER]))
+    command.upgrade(cfg, "head")
+    page = notifications.inbox(engine, CREATOR_ID, Role.CREATOR, 10)
+    assert [i.message.kind for i in page.items] == ["new_order"]
+    assert page.unread_count == 1
+    assert make_relay(engine, channels(engine, free_port()), FakeClock()).run_once() == 0
+    assert delivery_rows(engine) == []

@@ -5,6 +5,8 @@ Revises: 0005
 Create Date: 2027-02-02 10:00:00.000000
 """
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,8 +20,8 @@ depends_on = None
 
 def upgrade() -> None:
     # Nothing ever set sent_at; routed_at says the relay has made the notification's delivery
-    # rows. The rows already in the outbox are routed like new ones: their delivery is late,
-    # but it is what they were written for (N1).
+    # rows. The rows already in the outbox count as routed: they stay in their inboxes, but
+    # texting and mailing weeks-old reminders at upgrade time would mislead more than inform.
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_column("sent_at")
         batch_op.add_column(
@@ -33,6 +35,8 @@ def upgrade() -> None:
             sqlite_where=sa.text("routed_at IS NULL"),
             postgresql_where=sa.text("routed_at IS NULL"),
         )
+    outbox = sa.table("notifications", sa.column("routed_at", db.types.UTCDateTime(timezone=True)))
+    op.get_bind().execute(outbox.update().values(routed_at=datetime.now(UTC)))
     op.create_table(
         "notification_reads",
         sa.Column("user_id", sa.String(length=64), nullable=False),
