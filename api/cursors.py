@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import ApiError
 from services.creators import SortBy
-from workflows.bounds import INT64_MAX, Instant
+from workflows.bounds import INT64_MAX, Instant, RowId
 from workflows.errors import ErrorKind
 from workflows.messages import Id
 
@@ -47,6 +47,13 @@ class SquarePosition(Position):
     descending: bool
     value: Annotated[int, Field(ge=0, le=INT64_MAX)]
     id: Id
+
+
+class RowPosition(Position):
+    """The last row of a page listed newest first by a serial id: an inbox (N1), a webhook
+    endpoint's delivery log (N2)."""
+
+    id: RowId
 
 
 P = TypeVar("P", bound=Position)

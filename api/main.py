@@ -18,6 +18,7 @@ from api.routes import (
     creators,
     health,
     mcn,
+    notifications,
     orders,
     prereview,
     reviews,
@@ -75,6 +76,7 @@ def create_app(
         creators.router,
         mcn.router,
         wallet.router,
+        notifications.router,
     ):
         app.include_router(router)
     if settings.simulator_routes:

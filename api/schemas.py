@@ -565,3 +565,71 @@ class SimulatedAccountBody(AccountMetricsBody):
 
     login_platform: LoginPlatform
     login_account: AccountId
+
+
+# --- notifications (N1) and webhooks (N2) ---
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    event_id: str = Field(description="stable for this notification on every channel")
+    kind: str
+    title: str
+    body: str
+    order_id: str
+    created_at: datetime
+    read_at: datetime | None = Field(description="when you marked it read; null while unread")
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationPublic]
+    unread_count: int = Field(description="unread notifications in your whole inbox")
+    next_cursor: str | None = Field(description="pass as cursor for the next (older) page")
+
+
+class ReadAll(BaseModel):
+    marked: int = Field(description="how many were unread and are now read")
+    unread_count: int
+
+
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2048),
+    AfterValidator(no_control),
+    Field(
+        description="https:// (plain http:// only to a loopback address, in development); "
+        "never a private, link-local or other non-public address"
+    ),
+]
+
+
+class WebhookBody(Input):
+    url: WebhookUrl
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    created_at: datetime
+    secret_rotated_at: datetime | None
+
+
+class WebhookWithSecret(WebhookPublic):
+    secret: str = Field(description="signs every delivery; shown only now, keep it safe")
+
+
+class WebhookAttemptPublic(BaseModel):
+    id: int
+    event_id: str
+    notification_id: int
+    kind: str
+    attempt: int = Field(description="1 for the first try of this event, then 2, 3, ...")
+    at: datetime
+    outcome: Literal["delivered", "retrying", "failed", "cancelled"]
+    status_code: int | None = Field(description="the endpoint's HTTP status, if it answered")
+    error: str | None
+
+
+class WebhookAttemptPage(BaseModel):
+    items: list[WebhookAttemptPublic]
+    next_cursor: str | None

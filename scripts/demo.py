@@ -4,13 +4,15 @@ it is in retention, a second order whose creator never delivers, cancelled as ov
 
 Accept window 10 min, the client's confirmation 5 s (the first order's script is confirmed
 by the system: D2's auto-confirm), auto-accept 20 s after publishing, a retention "day" of 2 s;
-the second order's script is due 5 s after acceptance.
+the second order's script is due 5 s after acceptance. At the end it lists every notification
+the first order produced and where the relay delivered each one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 
@@ -22,8 +24,9 @@ from bootstrap import connect_temporal, order_service
 from config import get_settings
 from db import ledger
 from db.engine import make_engine
+from scripts.run import DATA_DIR
 from scripts.seed import DEMO_CLIENT, DEMO_CREATOR, DEMO_REVIEWER, seed_demo
-from services import marketing
+from services import marketing, notifications
 from services.orders import OrderService, PlaceOrder
 from workflows.messages import (
     Action,
@@ -174,6 +177,31 @@ async def main(pace: float) -> None:
     )
     problems = ledger.check_invariants(engine)
     print("ledger invariants: " + ("all hold" if not problems else "; ".join(problems)))
+    await show_notifications(engine, order_id)
+
+
+async def show_notifications(engine: Engine, order_id: str, wait_s: float = 20) -> None:
+    """The notifications the order produced and where the relay delivered them (N1)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        report = notifications.deliveries_of_order(engine, order_id)
+        pending = any(d.status == "pending" for n in report for d in n.deliveries)
+        if not pending or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)  # the relay runs beside us (make run); give it a moment
+    print(f"notifications of order {order_id} ({len(report)}), and where they went:")
+    for note in report:
+        message = note.message
+        print(f"  {message.created_at:%H:%M:%S} to {note.recipient}: {message.title}")
+        for d in note.deliveries:
+            tried = f", {d.attempts} attempt{'s' if d.attempts != 1 else ''}"
+            why = f" ({d.last_error})" if d.last_error and d.status != "delivered" else ""
+            print(f"      {d.channel:<7} {d.to:<26} {d.status}{tried}{why}")
+        if not note.deliveries:
+            print("      inbox only (no channel)")
+    if pending:
+        print("  (some still pending: is the relay running? `make run` starts it)")
+    print(f"  e-mails are in {DATA_DIR / 'mail'}/ (the local mail server of make run)")
 
 
 async def until_not(service: OrderService, order_id: str, status: OrderStatus) -> OrderView:

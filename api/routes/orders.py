@@ -218,7 +218,7 @@ def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Contac
     try:
         number = contacts.virtual_number(
             context.engine,
-            context.adapters.numbers,
+            context.adapters.telephony,
             order_id,
             OrderStatus(row.status),
             user.id,

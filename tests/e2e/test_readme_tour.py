@@ -74,5 +74,6 @@ async def test_readme_tour_runs_as_written(api_url: str) -> None:
     assert "cannot publish order" in output  # the 409 it shows on purpose
     assert "absolute claim" in output
     assert "全网第一\t第九条第（三）项\tat [17, 21)" in output  # rule B2
+    assert '"kind":"new_order"' in output  # the creator's inbox (N1)
     assert "accept_delivery -> in_retention" in output
     assert output.count("\n") > 20
