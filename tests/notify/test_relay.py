@@ -334,7 +334,7 @@ def test_notifications_from_before_the_relay_stay_in_the_inbox_unsent(engine: En
     from services import notifications
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    command.downgrade(cfg, "0005")
+    command.downgrade(cfg, "0007")
     seed_recipients(engine)
     orders.record_transition(engine, transition("o-old", 1, [NEW_ORDER]))
     command.upgrade(cfg, "head")

@@ -101,9 +101,8 @@ def test_two_relays_at_once_deliver_each_notification_once_per_channel(engine: E
         assert len({m["Message-ID"] for _, m in mailbox.received}) == ORDERS * 4
         assert len(receiver.received) == ORDERS
         assert len(set(receiver.events())) == ORDERS
-        # Both took part: the work was shared, not done by one while the other waited.
-        relays_seen = {a["relay"] for d in rows for a in attempts_of(engine, d["id"])}
-        assert relays_seen == {"relay-1", "relay-2"}
+        # Which relay took which rows depends on the scheduler (one may take them all on a
+        # fast database); what must hold whatever the interleaving is the once-per-channel above.
 
 
 def test_a_relay_killed_mid_delivery_loses_nothing(engine: Engine) -> None:
