@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
 .PHONY: install bytecode run demo books worker test lint typecheck pytest chaos lock clean \
-	bench bench-scale bench-square screenshots
+	bench bench-scale bench-square bench-prereview screenshots
 
 install: $(STAMP)
 
@@ -78,6 +78,10 @@ bench-scale: bytecode
 ## The creator square with 100,000 creators, with and without its indexes.
 bench-square: install
 	$(BIN)/python -m bench.square $(BENCH_ARGS)
+
+## The machine pre-review (B2) of a 100,000-character script, against a loop of str.find.
+bench-prereview: install
+	$(BIN)/python -m bench.prereview $(BENCH_ARGS)
 
 lock: install
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock.new

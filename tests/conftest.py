@@ -18,7 +18,14 @@ from db.engine import make_engine
 from db.ledger import check_invariants
 from db.migrate import upgrade
 from temporal_bins import temporal_cli, temporal_test_server
-from workflows.common import CLIENT_ID, CREATOR_ID, ESCALATED, NEXT_DEADLINE, ORDER_STATUS
+from workflows.common import (
+    CLIENT_ID,
+    CREATOR_ID,
+    DISPUTED,
+    ESCALATED,
+    NEXT_DEADLINE,
+    ORDER_STATUS,
+)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "XIGUA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -98,7 +105,7 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_cli(),
-        search_attributes=[ORDER_STATUS, CLIENT_ID, CREATOR_ID, NEXT_DEADLINE, ESCALATED],
+        search_attributes=[ORDER_STATUS, CLIENT_ID, CREATOR_ID, NEXT_DEADLINE, ESCALATED, DISPUTED],
         dev_server_extra_args=[
             "--dynamic-config-value",
             "system.forceSearchAttributesCacheRefreshOnRead=true",

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ACTIVITY_TIMEOUT,
         CLIENT_ID,
         CREATOR_ID,
+        DISPUTED,
         ESCALATED,
         ESCROW_ALREADY_SETTLED,
         FORBIDDEN,
@@ -92,6 +93,7 @@ __all__ = [
     "ACTIONS",
     "CLIENT_ID",
     "CREATOR_ID",
+    "DISPUTED",
     "ESCALATED",
     "NEXT_DEADLINE",
     "NOT_A_PARTY",
@@ -903,6 +905,9 @@ class OrderWorkflow:
             placed_at=s.placed_at,
             next=next_steps(s),
             notifications=list(notify),
+            escalated=s.escalated,
+            disputed=s.disputed,
+            overdue=s.overdue,
         )
         await self._local(ProjectionActivities.record, write)
 
@@ -921,6 +926,9 @@ class OrderWorkflow:
         if s.escalated != s.escalated_attr:
             updates.append(ESCALATED.value_set(s.escalated))
             s.escalated_attr = s.escalated
+        if s.disputed != s.disputed_attr:
+            updates.append(DISPUTED.value_set(s.disputed))
+            s.disputed_attr = s.disputed
         if updates:
             workflow.upsert_search_attributes(updates)
 

@@ -58,6 +58,7 @@ class OrderState(BaseModel):
     # What the search attributes say now, so only a change is upserted.
     deadline_attr: datetime | None = None
     escalated_attr: bool = False
+    disputed_attr: bool = False
 
     # ------------------------------------------------------------------ status
 
@@ -75,6 +76,13 @@ class OrderState(BaseModel):
         opened = deadline_for(to, self.terms, self.timings, now, self.placed_at, published)
         if opened is not None:
             self.deadlines.append(opened)
+
+    @property
+    def disputed(self) -> bool:
+        """A dispute is open (X3): ops must resolve it; the projection and the `Disputed`
+        search attribute show it. False until disputes exist: the dispute (X3) sets it while
+        one is open."""
+        return False
 
     @property
     def awaiting_review(self) -> bool:

@@ -20,8 +20,8 @@ from api.schemas import (
     CreatorPage,
     CreatorProfile,
     PriceQuote,
-    Problem,
     QuoteBody,
+    problem_responses,
 )
 from services import creators
 from services.creators import CreatorError, SortBy, SquareQuery
@@ -31,7 +31,7 @@ from workflows.errors import ErrorKind
 from workflows.messages import Id, Role
 
 router = APIRouter(tags=["creators"])
-ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 409, 422)}
+ERRORS = problem_responses(401, 403, 404, 409, 422)
 
 
 def profile(context: ContextDep, creator_id: str) -> CreatorProfile:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from api.deps import ContextDep, CurrentUser, require
 from api.errors import from_refusal
 from api.routes.creators import creator_of, profile
-from api.schemas import CreatorProfile, JoinMcnBody, McnRequestPublic, Problem
+from api.schemas import CreatorProfile, JoinMcnBody, McnRequestPublic, problem_responses
 from services import mcn
 from services.creators import CreatorError
 from services.mcn import JoinRequest, RequestStatus
 from workflows.messages import Id, Role
 
 router = APIRouter(tags=["mcn"])
-ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (401, 403, 404, 409, 422)}
+ERRORS = problem_responses(401, 403, 404, 409, 422)
 RequestId = Annotated[Id, Path()]
 Limit = Annotated[int, Query(ge=1, le=100)]
 

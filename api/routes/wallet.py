@@ -16,12 +16,12 @@ from api.errors import ApiError, from_refusal
 from api.schemas import (
     CreatorEarningsPublic,
     PaymentPublic,
-    Problem,
     StatementLinePublic,
     StatementPage,
     TopUpBody,
     Wallet,
     WithdrawalBody,
+    problem_responses,
 )
 from db import ledger
 from services import wallets
@@ -33,9 +33,7 @@ from workflows.errors import ErrorKind
 from workflows.messages import Id, Role, WithdrawalInput
 
 router = APIRouter(tags=["wallet"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": Problem} for c in (401, 403, 404, 409, 422, 503)
-}
+ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
 
 
 def _account(user: User) -> str:

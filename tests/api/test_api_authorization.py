@@ -7,30 +7,34 @@ import pytest
 from api.access import ROLE_FOR_ACTION
 from tests.api.conftest import EVERYONE, OPS, Api
 from tests.stack import CLIENT, CREATOR, MCN, MCN_CREATOR, OTHER_CLIENT, OTHER_CREATOR, REVIEWER
+from workflows.actions import ACTIONS
 from workflows.messages import Action, Actor, Role
 
 LATER = "2030-01-01T00:00:00+00:00"
-# Every action route, with a body that is valid for it.
+# A body that is valid for each action; its route comes from the action table.
+VALID_BODIES: dict[Action, object] = {
+    Action.ACCEPT: None,
+    Action.DECLINE: {"reason": "busy"},
+    Action.CANCEL: {"reason": "no longer needed"},
+    Action.SUBMIT_SCRIPT: {"text": "a script"},
+    Action.REVIEW_SCRIPT: {"approve": True},
+    Action.CONFIRM_SCRIPT: None,
+    Action.REJECT_SCRIPT: {"reason": "no"},
+    Action.SUBMIT_VIDEO: {"video_id": "v-1"},
+    Action.REVIEW_VIDEO: {"approve": True},
+    Action.CONFIRM_VIDEO: None,
+    Action.REJECT_VIDEO: {"reason": "no"},
+    Action.PUBLISH: None,
+    Action.REPUBLISH: {"video_id": "v-2"},
+    Action.REVIEW_PUBLICATION: {"approve": True, "video_id": "v-1"},
+    Action.ACCEPT_DELIVERY: None,
+    Action.CANCEL_OVERDUE: {"reason": "too late"},
+    Action.REQUEST_EXTENSION: {"due_at": LATER, "reason": "ill"},
+    Action.ANSWER_EXTENSION: {"grant": True},
+    Action.MOVE_DEADLINE: {"due_at": LATER, "reason": "holiday"},
+}
 ACTION_ROUTES: dict[Action, tuple[str, object]] = {
-    Action.ACCEPT: ("accept", None),
-    Action.DECLINE: ("decline", {"reason": "busy"}),
-    Action.CANCEL: ("cancel", {"reason": "no longer needed"}),
-    Action.SUBMIT_SCRIPT: ("script", {"text": "a script"}),
-    Action.REVIEW_SCRIPT: ("script/review", {"approve": True}),
-    Action.CONFIRM_SCRIPT: ("script/confirm", None),
-    Action.REJECT_SCRIPT: ("script/reject", {"reason": "no"}),
-    Action.SUBMIT_VIDEO: ("video", {"video_id": "v-1"}),
-    Action.REVIEW_VIDEO: ("video/review", {"approve": True}),
-    Action.CONFIRM_VIDEO: ("video/confirm", None),
-    Action.REJECT_VIDEO: ("video/reject", {"reason": "no"}),
-    Action.PUBLISH: ("publish", None),
-    Action.REPUBLISH: ("republish", {"video_id": "v-2"}),
-    Action.REVIEW_PUBLICATION: ("publication/review", {"approve": True, "video_id": "v-1"}),
-    Action.ACCEPT_DELIVERY: ("accept-delivery", None),
-    Action.CANCEL_OVERDUE: ("cancel-overdue", {"reason": "too late"}),
-    Action.REQUEST_EXTENSION: ("extension", {"due_at": LATER, "reason": "ill"}),
-    Action.ANSWER_EXTENSION: ("extension/answer", {"grant": True}),
-    Action.MOVE_DEADLINE: ("deadline", {"due_at": LATER, "reason": "holiday"}),
+    action: (ACTIONS[action].path, body) for action, body in VALID_BODIES.items()
 }
 # Parties of the order under test (placed by CLIENT for CREATOR).
 PARTIES = {CLIENT.id, CREATOR.id}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,7 +25,6 @@ from playwright.async_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
-    Route,
     ViewportSize,
     async_playwright,
 )
@@ -57,7 +56,6 @@ HOME_SHOWN = """() => {
     const hash = window.location.hash;
     return hash.length > 2 && !hash.startsWith("#/login") && ready.endsWith(":" + hash);
 }"""
-RouteHandler = Callable[[Route], Awaitable[None]]
 
 
 @dataclass
@@ -161,17 +159,11 @@ class Ui:
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: uncaught {error}"))
 
     async def login(
-        self,
-        username: str,
-        lang: str | None = None,
-        viewport: ViewportSize | None = None,
-        routes: Mapping[str, RouteHandler] | None = None,
+        self, username: str, lang: str | None = None, viewport: ViewportSize | None = None
     ) -> Page:
         """A new context signed in as `username` (a demo account) through the login form, on
-        its home page; `routes` answer some of its requests in the test's stead."""
+        its home page."""
         page = await self.page(lang, viewport)
-        for pattern, handler in (routes or {}).items():
-            await page.context.route(pattern, handler)
         await page.goto("/app/")
         await page.fill("input[name=username]", username)
         await page.fill("input[name=password]", DEMO_PASSWORD)

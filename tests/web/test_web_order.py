@@ -132,16 +132,20 @@ async def test_a_whole_order_by_clicking_through_rejections_to_the_payout(
     # The client tops up and the creator withdraws part of its pay, on their wallet pages.
     await client.click("[data-nav=wallet]")
     await submit(client, "top_up", amount="500")
-    await client.locator("[data-money=balance]").filter(
-        has_text=yuan(client_before - DEMO_QUOTE_FEN - FEE_FEN + 50_000)
-    ).wait_for()
+    await (
+        client.locator("[data-money=balance]")
+        .filter(has_text=yuan(client_before - DEMO_QUOTE_FEN - FEE_FEN + 50_000))
+        .wait_for()
+    )
     creator_paid = ledger.balance(web.engine, ledger.creator_account(DEMO_CREATOR))
     assert creator_paid >= DEMO_QUOTE_FEN
     await creator.click("[data-nav=wallet]")
     await submit(creator, "withdraw", amount="1,000.50", bank_account="6222020200112233445")
-    await creator.locator("[data-money=balance]").filter(
-        has_text=yuan(creator_paid - 100_050)
-    ).wait_for()
+    await (
+        creator.locator("[data-money=balance]")
+        .filter(has_text=yuan(creator_paid - 100_050))
+        .wait_for()
+    )
 
     # The wallets show what the ledger holds, to the fen.
     client_balance = ledger.balance(web.engine, ledger.client_account(DEMO_CLIENT))

@@ -176,7 +176,7 @@ function readCapabilities(spec) {
     orderFilters: parameters(spec, "/orders", "get"),
     notifications: has("/me/notifications", "get"),
     notificationReadPath: readPath || null,
-    notificationsReadAll: has("/me/notifications/read", "post"),
+    notificationsReadAll: has("/me/notifications/read-all", "post"),
     prereview: has("/prereview", "post") && takesText(spec, prereviewBody),
     price: has("/creators/{creator_id}/price", "get"),
   };

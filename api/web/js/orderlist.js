@@ -63,6 +63,9 @@ export function orderCard(order, viewer, extra = null) {
       }),
       " ",
       statusBadge(order.status),
+      ["overdue", "escalated", "disputed"]
+        .filter((flag) => order[flag])
+        .map((flag) => [" ", h("span", { class: `status flag-${flag}` }, t(`orders.${flag}`))]),
     ),
     h(
       "dl",

@@ -17,6 +17,12 @@ export async function prereview(caps, text) {
   }
 }
 
+/** The rule a match breaks, in words: the article of 《广告法》 and the kind of term. */
+function ruleOf(m) {
+  const kind = m.category ? t(`prereview.${m.category}`, {}, m.category) : "";
+  return [m.article, kind].filter(Boolean).join(" · ");
+}
+
 /** The text with each match in a <mark> naming the term and the rule it breaks. Offsets are
  *  counted in characters (code points), as the server counts them. */
 export function highlighted(text, matches) {
@@ -29,7 +35,7 @@ export function highlighted(text, matches) {
   for (const m of sorted) {
     if (m.start < at) continue; // overlapping matches: the first one is shown
     parts.push(chars.slice(at, m.start).join(""));
-    const why = [m.term, m.rule || m.reason || m.message].filter(Boolean).join(" · ");
+    const why = [m.term, ruleOf(m)].filter(Boolean).join(" · ");
     parts.push(
       h(
         "mark",
@@ -45,7 +51,7 @@ export function highlighted(text, matches) {
         "ul",
         { class: "matches" },
         sorted.map((m) =>
-          h("li", {}, h("mark", {}, chars.slice(m.start, m.end).join("")), " ", [m.rule || m.reason || m.message].filter(Boolean).join("")),
+          h("li", {}, h("mark", {}, chars.slice(m.start, m.end).join("")), " ", ruleOf(m)),
         ),
       )
     : null;

@@ -1,7 +1,8 @@
 // The inbox (GET /me/notifications): newest first, the unread ones marked, each linking to its
-// order; marked as read where the server offers it.
+// order; marked read one by one or all at once, where the server offers it.
 
 import { request } from "../api.js";
+import { refreshUnread } from "../app.js";
 import { append, clear, h, link, pageTitle, toast } from "../dom.js";
 import { dateTime } from "../format.js";
 import { t } from "../i18n.js";
@@ -14,7 +15,25 @@ export async function render(root, ctx) {
   }
   const list = h("div", { "aria-live": "polite" });
   const summary = h("p", { class: "muted" });
-  append(root, pageTitle(t("notifications.title")), summary, list);
+  const readAll = caps.notificationsReadAll
+    ? h(
+        "button",
+        {
+          type: "button",
+          dataset: { readAll: "" },
+          onclick: async () => {
+            try {
+              await request("POST", "/me/notifications/read-all");
+              await ctx.refresh();
+            } catch {
+              toast(t("notifications.markFailed"), "error");
+            }
+          },
+        },
+        t("notifications.markAllRead"),
+      )
+    : null;
+  append(root, pageTitle(t("notifications.title")), h("div", { class: "row" }, summary, readAll), list);
   const before = [];
   const show = async (cursor) => {
     const page = await request("GET", "/me/notifications", { params: { cursor, limit: 20 } });
@@ -45,7 +64,7 @@ function item(n, caps, reload) {
   return h(
     "li",
     { class: unread ? "card notification unread" : "card notification", dataset: { notification: n.id } },
-    h("h3", {}, unread ? h("span", { class: "dot", "aria-label": t("notifications.new") }, "●") : null, " ", n.title || t(`notification.${n.kind}`, {}, n.kind)),
+    h("h3", {}, unread ? h("span", { class: "dot", "aria-label": t("notifications.new") }, "●") : null, " ", t(`notification.${n.kind}`, {}, n.title || n.kind)),
     n.body ? h("p", { class: "prose" }, n.body) : null,
     h(
       "p",
@@ -62,6 +81,7 @@ function item(n, caps, reload) {
               try {
                 await request("POST", markPath, { as: "none" });
                 await reload();
+                refreshUnread();
               } catch {
                 toast(t("notifications.markFailed"), "error");
               }
