@@ -132,9 +132,9 @@ export function describeError(error) {
 }
 
 // --- what this server offers -------------------------------------------------------------
-// Read once from the OpenAPI document, so that the app uses a route or a filter only where the
-// server has it (routes still being built elsewhere appear the day they are merged), without
-// probing for them with requests that fail.
+// Read once from the OpenAPI document, so that the app uses an optional route or filter only
+// where the server lists it, without probing for it with requests that fail (the browser logs
+// each failed request as a console error).
 
 let capabilities = null;
 
