@@ -140,6 +140,7 @@ async def test_every_page_of_every_role_in_both_languages(
             ("order", f"#/orders/{published}", True),
             ("wallet", "#/wallet", True),
             ("notifications", "#/notifications", False),
+            ("webhooks", "#/webhooks", False),
         ],
         DEMO_CREATOR: [
             ("creator-orders", "#/orders", False),
@@ -319,6 +320,23 @@ async def test_the_inbox_and_the_pre_review(ui: Ui, web: WebSystem) -> None:
     await item.locator(".flag").wait_for()
     await item.locator("a").click()
     assert await reviewer.locator(".subject pre mark").inner_text() == "最好"
+
+
+async def test_a_client_registers_rotates_and_deletes_a_webhook(ui: Ui) -> None:
+    # rule N2
+    page = await ui.login(DEMO_CLIENT)
+    await page.click("[data-nav=webhooks]")
+    url = f"http://127.0.0.1:9/hooks/{uuid.uuid4().hex[:8]}"
+    await page.fill("form[data-form=webhook] [name=url]", url)
+    await page.click("form[data-form=webhook] button[type=submit]")
+    first = await page.locator("[data-secret] code").inner_text()  # shown this once
+    endpoint = page.locator("[data-webhook]", has_text=url)
+    await endpoint.locator("[data-rotate]").click()
+    await page.locator("[data-secret] code").filter(has_not_text=first).wait_for()
+    await endpoint.locator("[data-log]").click()
+    await endpoint.locator(".deliveries > *").first.wait_for()
+    await endpoint.locator("[data-delete]").click()
+    await endpoint.wait_for(state="detached")
 
 
 async def submit_form(page: Page, action: str, check: bool = False, **fields: str) -> None:

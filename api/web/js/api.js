@@ -179,5 +179,6 @@ function readCapabilities(spec) {
     notificationsReadAll: has("/me/notifications/read-all", "post"),
     prereview: has("/prereview", "post") && takesText(spec, prereviewBody),
     price: has("/creators/{creator_id}/price", "get"),
+    webhooks: has("/me/webhooks", "get"),
   };
 }

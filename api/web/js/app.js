@@ -17,6 +17,7 @@ route("/orders", () => import("./pages/orders.js"), { roles: ["client", "creator
 route("/orders/:id", () => import("./pages/order.js"), { roles: ALL });
 route("/wallet", () => import("./pages/wallet.js"), { roles: ["client", "creator", "mcn"] });
 route("/notifications", () => import("./pages/notifications.js"), { roles: ALL });
+route("/webhooks", () => import("./pages/webhooks.js"), { roles: ["client"] });
 route("/profile", () => import("./pages/profile.js"), { roles: ["creator"] });
 route("/mcn", () => import("./pages/mcn.js"), { roles: ["mcn"] });
 route("/reviews", () => import("./pages/reviews.js"), { roles: ["reviewer", "ops"] });
@@ -24,7 +25,7 @@ route("/ops", () => import("./pages/ops.js"), { roles: ["ops"] });
 
 // Each role's navigation, its first entry being its home page.
 const NAV = {
-  client: ["square", "orders", "wallet", "notifications"],
+  client: ["square", "orders", "wallet", "notifications", "webhooks"],
   creator: ["orders", "profile", "wallet", "notifications"],
   mcn: ["mcn", "orders", "wallet", "notifications"],
   reviewer: ["reviews", "notifications"],
@@ -41,8 +42,10 @@ const main = () => document.getElementById("main");
 async function renderHeader(caps) {
   const user = session.user();
   const { path } = current();
+  // Entries for optional routes appear only where the server has them.
+  const offered = { notifications: caps.notifications, webhooks: caps.webhooks };
   const items = (user ? NAV[user.role] || [] : ["login", "signup"]).filter(
-    (name) => name !== "notifications" || caps.notifications,
+    (name) => offered[name] !== false,
   );
   const nav = h(
     "nav",
