@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page, ViewportSize
+from sqlalchemy import select
 
 from api.main import create_app
 from config import Settings
+from db.schema import users
 from scripts.seed import (
     DEMO_CLIENT,
     DEMO_CREATOR,
@@ -141,6 +143,7 @@ async def test_every_page_of_every_role_in_both_languages(
             ("wallet", "#/wallet", True),
             ("notifications", "#/notifications", False),
             ("webhooks", "#/webhooks", False),
+            ("account", "#/account", False),
         ],
         DEMO_CREATOR: [
             ("creator-orders", "#/orders", False),
@@ -337,6 +340,22 @@ async def test_a_client_registers_rotates_and_deletes_a_webhook(ui: Ui) -> None:
     await endpoint.locator(".deliveries > *").first.wait_for()
     await endpoint.locator("[data-delete]").click()
     await endpoint.wait_for(state="detached")
+
+
+async def test_a_client_gives_its_contact_details(ui: Ui, web: WebSystem) -> None:
+    # rules C4 N1 (the channels' addresses)
+    page = await ui.login(DEMO_CLIENT)
+    await page.click("[data-nav=account]")
+    form = page.locator("form[data-form=contact]")
+    await form.locator("[name=phone]").fill("13700001111")
+    await form.locator("[name=email]").fill("buyer@example.com")
+    await form.locator("button[type=submit]").click()
+    await page.locator(".toast").wait_for()
+    with web.engine.connect() as conn:
+        row = conn.execute(
+            select(users.c.phone, users.c.email).where(users.c.id == DEMO_CLIENT)
+        ).one()
+    assert tuple(row) == ("13700001111", "buyer@example.com")
 
 
 async def submit_form(page: Page, action: str, check: bool = False, **fields: str) -> None:

@@ -18,6 +18,7 @@ route("/orders/:id", () => import("./pages/order.js"), { roles: ALL });
 route("/wallet", () => import("./pages/wallet.js"), { roles: ["client", "creator", "mcn"] });
 route("/notifications", () => import("./pages/notifications.js"), { roles: ALL });
 route("/webhooks", () => import("./pages/webhooks.js"), { roles: ["client"] });
+route("/account", () => import("./pages/account.js"), { roles: ALL });
 route("/profile", () => import("./pages/profile.js"), { roles: ["creator"] });
 route("/mcn", () => import("./pages/mcn.js"), { roles: ["mcn"] });
 route("/reviews", () => import("./pages/reviews.js"), { roles: ["reviewer", "ops"] });
@@ -84,7 +85,13 @@ async function renderHeader(caps) {
     ? h(
         "div",
         { class: "who" },
-        h("span", {}, user.display_name, " · ", t(`role.${user.role}`)),
+        h(
+          "a",
+          { href: "#/account", dataset: { nav: "account" }, title: t("account.title") },
+          user.display_name,
+          " · ",
+          t(`role.${user.role}`),
+        ),
         h("button", { type: "button", class: "link", onclick: signOut }, t("app.signOut")),
       )
     : null;

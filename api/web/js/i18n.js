@@ -218,6 +218,13 @@ const zh = {
   "time.join": " ",
   "time.lessThanMinute": "不到 1 分钟",
 
+  "account.title": "我的账号",
+  "account.who": "账号",
+  "account.name": "名称",
+  "account.role": "角色",
+  "account.id": "用户编号",
+  "account.contactHint": "短信和邮件通知发到这里；订单的另一方只看到虚拟号。出于隐私，已保存的号码不在此显示。",
+
   "login.title": "登录",
   "login.username": "用户名",
   "login.password": "密码",
@@ -775,6 +782,13 @@ const en = {
   "time.minutes": "{n} min",
   "time.join": " ",
   "time.lessThanMinute": "less than a minute",
+
+  "account.title": "My account",
+  "account.who": "Account",
+  "account.name": "Name",
+  "account.role": "Role",
+  "account.id": "User id",
+  "account.contactHint": "Text messages and e-mails of your notifications go here; the other side of an order sees a virtual number only. For privacy the saved details are not shown here.",
 
   "login.title": "Sign in",
   "login.username": "Username",
