@@ -299,7 +299,10 @@ async def test_the_inbox_and_the_pre_review(ui: Ui, web: WebSystem) -> None:
     told = page.locator(".notification.unread", has_text="达人已接单").filter(
         has=page.locator(f"a[href='#/orders/{order_id}']")
     )
-    unread = int(await page.locator("[data-nav=notifications] .badge").inner_text())
+    badge = page.locator("[data-nav=notifications] .badge")
+    await told.wait_for()
+    await badge.filter(has_text=re.compile(r"^\d+$")).wait_for()  # filled in after the header
+    unread = int(await badge.inner_text())
     await told.locator("button").click()
     await (
         page.locator("[data-nav=notifications] .badge")
