@@ -1,5 +1,6 @@
 # One image for every app process: the API (`python -m api`), the worker (`python worker.py`),
-# the migrations (`python -m db.migrate`) and the admin command (`python -m scripts.admin`).
+# the notification relay (`python relay.py`), the migrations (`python -m db.migrate`) and the
+# admin command (`python -m scripts.admin`).
 # docker-compose.yml picks the process with `command:`. Build: `docker compose build`.
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm

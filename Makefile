@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
 .PHONY: install bytecode run demo books worker test lint typecheck pytest chaos lock clean \
-	bench bench-scale bench-square
+	bench bench-scale bench-square bench-prereview screenshots
 
 install: $(STAMP)
 
@@ -50,12 +50,19 @@ typecheck: install
 
 pytest: bytecode
 	bash scripts/ensure_docker_compose.sh
+	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m scripts.pytest_exit $(PYTEST_ARGS)
 
 ## Only the fault-injection tests (tests/chaos, also part of `make test`): worker killed
 ## mid-settlement, dev server restarted, app database cut off, duplicate requests.
 chaos: bytecode
 	$(BIN)/python -m scripts.pytest_exit -m chaos tests/chaos
+
+## The web app's main pages in both languages, into docs/screenshots/ (the README shows two).
+screenshots: bytecode
+	bash scripts/ensure_chromium.sh
+	XIGUA_WEB_SCREENSHOTS=docs/screenshots $(BIN)/python -m scripts.pytest_exit -q \
+		tests/web/test_web_pages.py -k every_page
 
 ## Benchmarks (figures in docs/PERFORMANCE.md); each starts its own throw-away system.
 ## Orders through the HTTP API vs two bare-SDK baselines (the same shape, a minimal workflow);
@@ -71,6 +78,10 @@ bench-scale: bytecode
 ## The creator square with 100,000 creators, with and without its indexes.
 bench-square: install
 	$(BIN)/python -m bench.square $(BENCH_ARGS)
+
+## The machine pre-review (B2) of a 100,000-character script, against a loop of str.find.
+bench-prereview: install
+	$(BIN)/python -m bench.prereview $(BENCH_ARGS)
 
 lock: install
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock.new

@@ -28,12 +28,15 @@ from activities.ledger import LedgerActivities
 from activities.projection import ProjectionActivities
 from activities.video import VideoActivities
 from activities.wallet import WithdrawalActivities
+from adapters.email import SmtpMailer
 from adapters.payments import PaymentProvider, PayoutProvider, SimulatedPaymentRails
-from adapters.telephony import NumberProvider, SimulatedNumberProvider
+from adapters.telephony import SimulatedTelephony, Telephony
 from adapters.video_platform import SimulatedVideoPlatform, VideoPlatform
+from adapters.webhooks import HttpWebhookSender, Resolver, system_resolver
 from config import Settings
 from sandbox_runner import CompiledOnceSandboxedWorkflowRunner
 from services.orders import OrderPolicy, OrderService, RevisionRounds
+from services.relay import Channels, Clock, Relay, RelayPolicy, utc_now
 from workflows.legacy.order_v1 import OrderWorkflowV1
 from workflows.messages import Timings
 from workflows.order import OrderWorkflow
@@ -59,7 +62,10 @@ class Adapters:
     platform: VideoPlatform
     payments: PaymentProvider
     payouts: PayoutProvider
-    numbers: NumberProvider
+    # Virtual numbers (C4, O3) and text messages (N1).
+    telephony: Telephony
+    # How webhook hosts are resolved, at registration and at each delivery (N2).
+    resolver: Resolver = system_resolver
 
 
 def simulated_adapters(engine: Engine) -> Adapters:
@@ -69,7 +75,7 @@ def simulated_adapters(engine: Engine) -> Adapters:
         platform=SimulatedVideoPlatform(engine),
         payments=rails,
         payouts=rails,
-        numbers=SimulatedNumberProvider(),
+        telephony=SimulatedTelephony(engine),
     )
 
 
@@ -109,6 +115,50 @@ def order_service(
     )
     return OrderService(
         client, engine, settings.task_queue, policy, rpc_timeout=settings.temporal_rpc_timeout
+    )
+
+
+def relay_policy(settings: Settings) -> RelayPolicy:
+    return RelayPolicy(
+        lease=settings.relay_lease,
+        batch=settings.relay_batch,
+        retry_first=settings.delivery_retry_first,
+        retry_cap=settings.delivery_retry_cap,
+        give_up_after=settings.delivery_give_up_after,
+    )
+
+
+def channels(settings: Settings, adapters: Adapters) -> Channels:
+    """SMS through the telephony adapter, e-mail over SMTP, webhooks over HTTP(S)."""
+    return Channels(
+        telephony=adapters.telephony,
+        mailer=SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_sender,
+            timeout_s=settings.smtp_timeout.total_seconds(),
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        ),
+        webhooks=HttpWebhookSender(
+            resolver=adapters.resolver,
+            allow_loopback_http=settings.webhook_allow_loopback_http,
+            timeout_s=settings.webhook_timeout.total_seconds(),
+        ),
+    )
+
+
+def relay(
+    engine: Engine,
+    settings: Settings,
+    adapters: Adapters,
+    clock: Clock = utc_now,
+    relay_id: str | None = None,
+) -> Relay:
+    """The notification relay on the settings' channels and policy (relay.py, tests)."""
+    return Relay(
+        engine, channels(settings, adapters), relay_policy(settings), clock, relay_id=relay_id
     )
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.prereview import Mode
 from workflows.bounds import MAX_REVISION_ROUNDS
 from workflows.messages import Timings
 
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     # the API's own port: the metrics are for Prometheus, not for the API's public.
     api_metrics_address: str = Field(default="", pattern=r"^(|.+:[0-9]{1,5})$")
 
+    # What a script upload with wording of the ad-law term list gets (B2): `warn` (accepted,
+    # its answer shows the matches) or `refuse` (422, the order does not hear of it).
+    prereview_mode: Mode = Mode.WARN
+
     # The platform's service fee, in basis points of the price, paid by the client on top.
     service_fee_bps: int = Field(default=500, ge=0, le=10_000)
     default_retention_days: int = Field(default=30, ge=30)
@@ -93,6 +98,33 @@ class Settings(BaseSettings):
         if not self.min_revision_rounds <= self.revision_rounds <= self.max_revision_rounds:
             raise ValueError("revision_rounds must lie within min_revision_rounds..max")
         return self
+
+    # Notifications (N1-N3): the relay (`python relay.py`, started by `make run`).
+    relay_poll_every: Duration = timedelta(seconds=1)
+    relay_lease: Duration = timedelta(seconds=60)
+    relay_batch: int = Field(default=50, ge=1, le=1000)
+    relay_concurrency: int = Field(default=8, ge=1, le=256)
+    # A file the relay touches on every round, for a health check to read its age; off if empty.
+    relay_heartbeat_file: str = ""
+    # A failed delivery is retried after a delay drawn from [0, min(cap, first x 2^(n-1))]
+    # (exponential backoff, full jitter) until give_up_after from its first try.
+    delivery_retry_first: Duration = timedelta(seconds=30)
+    delivery_retry_cap: Duration = timedelta(hours=1)
+    delivery_give_up_after: Duration = timedelta(hours=24)
+    # E-mail: the SMTP server every notification e-mail goes to (`make run` starts a local one
+    # on this address that keeps what it receives in .data/mail/).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_sender: str = "xigua-tasks <notifications@xigua-tasks.local>"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: Duration = timedelta(seconds=10)
+    # Webhooks (N2): plain http to a loopback address is for development: turn it off in
+    # production, where a loopback address is the relay's own machine.
+    webhook_allow_loopback_http: bool = True
+    webhook_timeout: Duration = timedelta(seconds=10)
+    webhook_max_per_client: int = Field(default=10, ge=1, le=100)
 
     def timings(self) -> Timings:
         return Timings(**{name: getattr(self, name) for name in Timings.model_fields})

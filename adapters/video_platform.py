@@ -68,6 +68,14 @@ class VideoStats(BaseModel):
     completion_rate: float
 
 
+class VideoDetails(BaseModel):
+    """What the platform shows of a video besides its numbers, as its uploader wrote it; the
+    machine pre-review (B2) reads it. Either may be missing."""
+
+    title: str | None = None
+    description: str | None = None
+
+
 class VideoPlatform(Protocol):
     def account_owner(self, xigua_account_id: str) -> AccountOwner:
         """Who the account belongs to. Raises AccountNotFound if there is no such account."""
@@ -94,6 +102,10 @@ class VideoPlatform(Protocol):
     def is_public(self, video_id: str) -> bool: ...
 
     def stats(self, video_id: str) -> VideoStats: ...
+
+    def details(self, video_id: str) -> VideoDetails:
+        """The video's title and description. Raises VideoNotFound if there is no such video."""
+        ...
 
 
 class SimulatedVideoPlatform:
@@ -189,6 +201,14 @@ class SimulatedVideoPlatform:
             completion_rate=row.completion_rate,
         )
 
+    def details(self, video_id: str) -> VideoDetails:
+        v = platform_videos.c
+        with reading(self._engine) as conn:
+            row = conn.execute(select(v.title, v.description).where(v.video_id == video_id)).first()
+        if row is None:
+            raise VideoNotFound(video_id)
+        return VideoDetails(title=row.title, description=row.description)
+
     # --- Driven by tests and demos: what happens on the platform itself. ---
 
     def set_account(
@@ -210,10 +230,24 @@ class SimulatedVideoPlatform:
                     .values(**values)
                 )
 
-    def upload(self, video_id: str, xigua_account_id: str) -> None:
-        """A creator uploads a video to its Xigua account (not yet public, linked to nothing)."""
+    def upload(
+        self, video_id: str, xigua_account_id: str, details: VideoDetails | None = None
+    ) -> None:
+        """A creator uploads a video to its Xigua account (not yet public, linked to nothing),
+        or edits the title and description of one it uploaded. Raises VideoNotFound if the id
+        is a video of another account."""
+        v = platform_videos.c
         with self._engine.begin() as conn:
             self._upload(conn, video_id, xigua_account_id)
+            owner = conn.execute(select(v.xigua_account_id).where(v.video_id == video_id)).scalar()
+            if owner != xigua_account_id:
+                raise VideoNotFound(f"video {video_id} is not on Xigua account {xigua_account_id}")
+            if details is not None:
+                conn.execute(
+                    update(platform_videos)
+                    .where(v.video_id == video_id)
+                    .values(title=details.title, description=details.description)
+                )
 
     @staticmethod
     def _upload(conn: Connection, video_id: str, xigua_account_id: str) -> None:

@@ -5,7 +5,9 @@ all wired by bootstrap.py."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -20,6 +22,10 @@ from services.orders import OrderService
 CONNECT_TIMEOUT_S = 5.0
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -28,6 +34,9 @@ class AppContext:
     # unless the caller wires in others).
     adapters: Adapters
     temporal: Client | None = None
+    # What "now" is for answers that say how long something has waited; tests on the
+    # time-skipping server pass the server's time.
+    clock: Callable[[], datetime] = utc_now
     _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The simulator's own controls, for the simulator routes (settings.simulator_routes).
     simulator: SimulatedVideoPlatform = field(init=False)

@@ -11,23 +11,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import ApiError
 from services.creators import SortBy
-from workflows.bounds import INT64_MAX
+from workflows.bounds import INT64_MAX, Instant, RowId
 from workflows.errors import ErrorKind
 from workflows.messages import Id
-
-
-def _in_utc(at: datetime) -> datetime:
-    try:
-        return at.astimezone(UTC)
-    except OverflowError as e:  # 0001-01-01T00:00+01:00 is before the first UTC instant
-        raise ValueError("the time is out of range") from e
 
 
 class Position(BaseModel):
@@ -37,7 +29,14 @@ class Position(BaseModel):
 class OrderPosition(Position):
     """The last order of a page of `GET /orders`: newest first, ties by id."""
 
-    created_at: Annotated[AwareDatetime, AfterValidator(_in_utc)]
+    created_at: Instant
+    id: Id
+
+
+class ReviewPosition(Position):
+    """The last item of a page of a review queue: longest waiting first, ties by id."""
+
+    submitted_at: Instant
     id: Id
 
 
@@ -48,6 +47,13 @@ class SquarePosition(Position):
     descending: bool
     value: Annotated[int, Field(ge=0, le=INT64_MAX)]
     id: Id
+
+
+class RowPosition(Position):
+    """The last row of a page listed newest first by a serial id: an inbox (N1), a webhook
+    endpoint's delivery log (N2)."""
+
+    id: RowId
 
 
 P = TypeVar("P", bound=Position)

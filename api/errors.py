@@ -58,6 +58,7 @@ PROBLEMS: dict[ErrorKind, ProblemType] = {
     ErrorKind.PRICE_CHANGED: ProblemType(409, "The price has changed"),
     ErrorKind.PAYMENT_DECLINED: ProblemType(402, "The payment was declined"),
     ErrorKind.LIMIT_REACHED: ProblemType(409, "A limit is reached"),
+    ErrorKind.AD_LAW_TERMS: ProblemType(422, "Wording that advertising law forbids"),
     ErrorKind.VIDEO_NOT_FOUND: ProblemType(422, "No such video"),
     ErrorKind.VIDEO_LINKED_ELSEWHERE: ProblemType(409, "The video serves another order"),
     ErrorKind.ESCROW_ALREADY_SETTLED: ProblemType(409, "The escrow is already settled"),

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from adapters.video_platform import LoginPlatform
 from services import usernames
+from services.prereview import PreReview, ReviewedText, review
 from workflows.bounds import (
     Category,
     Count,
@@ -21,8 +22,11 @@ from workflows.bounds import (
     RefundFen,
     RevisionRounds,
     no_control,
+    one_line,
+    prose,
 )
 from workflows.messages import (
+    TEXT_MAX_LENGTH,
     Action,
     CancellationProposal,
     Deadline,
@@ -181,6 +185,14 @@ class ResolveDisputeBody(Input):
     )
 
 
+class ScriptPublic(Script):
+    pre_review: PreReview = Field(
+        description="what the machine pre-review (B2) finds in `text`: terms of the ad-law list, "
+        "with their positions in `text`; computed from the text when answering, with the list "
+        "in use then (its version is given)"
+    )
+
+
 class BriefPublic(BaseModel):
     product: str
     requirements: str
@@ -206,7 +218,7 @@ class OrderPublic(BaseModel):
     next: list[NextStep]
     your_actions: list[Action]
     accepted_at: datetime | None
-    scripts: list[Script]
+    scripts: list[ScriptPublic]
     videos: list[Video]
     publications: list[Publication]
     delivery_accepted_at: datetime | None
@@ -243,7 +255,9 @@ class OrderPublic(BaseModel):
             next=view.next,
             your_actions=[a for step in view.next if step.actor is role for a in step.actions],
             accepted_at=view.accepted_at,
-            scripts=view.scripts,
+            scripts=[
+                ScriptPublic(**s.model_dump(), pre_review=review(s.text)) for s in view.scripts
+            ],
             videos=view.videos,
             publications=view.publications,
             delivery_accepted_at=view.delivery_accepted_at,
@@ -275,6 +289,11 @@ class OrderSummary(BaseModel):
     at_deadline: str | None
     created_at: datetime
     updated_at: datetime
+    escalated: bool = Field(description="a review is past its deadline: ops must see to it (D2)")
+    disputed: bool = Field(description="a dispute is open, waiting for ops (X3)")
+    overdue: bool = Field(
+        description="the creator's delivery is past its due date: the client may cancel (D2)"
+    )
 
 
 class OrderPage(BaseModel):
@@ -301,9 +320,30 @@ ReviewKind = Literal["script", "video", "publication"]
 class ReviewItem(BaseModel):
     order_id: str
     kind: ReviewKind
-    waiting_since: datetime
+    waiting_since: datetime = Field(
+        description="when the script, video or republished video was handed in for review"
+    )
+    waiting_seconds: int = Field(description="how long it has waited, in whole seconds")
+    review_due: datetime | None = Field(
+        description="the review's deadline while it runs (the order's, as configured when it "
+        "was placed; ops may have moved it); null once it has passed and been escalated"
+    )
+    late: bool = Field(description="past its review deadline (D2)")
+    escalated: bool = Field(description="past its deadline and escalated to ops (D2)")
     creator_id: str
     product: str
+    texts: list[ReviewedText] = Field(
+        default=[],
+        description="what waits for review, as text: the script; or the video's title and "
+        "description where the platform gives them; each with its machine pre-review (B2)",
+    )
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewItem]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
+    )
 
 
 class FieldError(BaseModel):
@@ -334,6 +374,23 @@ class Problem(BaseModel):
         description="on a 503 from an order route: the order the request went to, which it "
         "may still change (see the detail for how to learn the outcome)",
     )
+    pre_review: PreReview | None = Field(
+        default=None,
+        description="on a 422 AdLawTerms (a script upload in refuse mode): the terms found, "
+        "with their positions in the script as it would have been stored",
+    )
+
+
+class PreReviewBody(Input):
+    text: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=TEXT_MAX_LENGTH),
+        AfterValidator(prose),
+        Field(
+            description="the text as it will be sent, not trimmed: positions count in it (line "
+            "feeds only, as a browser's textarea value has them: a CR is refused)"
+        ),
+    ]
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -447,6 +504,16 @@ class CreatorPage(BaseModel):
     next_cursor: str | None
 
 
+class PriceQuote(BaseModel):
+    """What ordering a creator costs now (O1): its quote, the service fee on top, and the total
+    that placing freezes from the client's wallet."""
+
+    creator_id: str
+    price_fen: int
+    fee_fen: int
+    total_fen: int
+
+
 # --- wallets ---
 
 
@@ -545,8 +612,84 @@ class AccountMetricsBody(Input):
     recent_plays: list[Count] = Field(max_length=100)
 
 
+class SimulatedVideoBody(Input):
+    """A video its creator uploads to a Xigua account, with what the pre-review reads (B2)."""
+
+    xigua_account_id: AccountId
+    title: Annotated[str, StringConstraints(max_length=200), AfterValidator(one_line)] | None = None
+    description: Prose | None = None
+
+
 class SimulatedAccountBody(AccountMetricsBody):
     """An account on the simulated platform: its numbers and who it belongs to (C1)."""
 
     login_platform: LoginPlatform
     login_account: AccountId
+
+
+# --- notifications (N1) and webhooks (N2) ---
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    event_id: str = Field(description="stable for this notification on every channel")
+    kind: str
+    title: str
+    body: str
+    order_id: str
+    created_at: datetime
+    read_at: datetime | None = Field(description="when you marked it read; null while unread")
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationPublic]
+    unread_count: int = Field(description="unread notifications in your whole inbox")
+    next_cursor: str | None = Field(description="pass as cursor for the next (older) page")
+
+
+class ReadAll(BaseModel):
+    marked: int = Field(description="how many were unread and are now read")
+    unread_count: int
+
+
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2048),
+    AfterValidator(no_control),
+    Field(
+        description="https:// (plain http:// only to a loopback address, in development); "
+        "never a private, link-local or other non-public address"
+    ),
+]
+
+
+class WebhookBody(Input):
+    url: WebhookUrl
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    created_at: datetime
+    secret_rotated_at: datetime | None
+
+
+class WebhookWithSecret(WebhookPublic):
+    secret: str = Field(description="signs every delivery; shown only now, keep it safe")
+
+
+class WebhookAttemptPublic(BaseModel):
+    id: int
+    event_id: str
+    notification_id: int
+    kind: str
+    attempt: int = Field(description="1 for the first try of this event, then 2, 3, ...")
+    at: datetime
+    outcome: Literal["delivered", "retrying", "failed", "cancelled"]
+    status_code: int | None = Field(description="the endpoint's HTTP status, if it answered")
+    error: str | None
+
+
+class WebhookAttemptPage(BaseModel):
+    items: list[WebhookAttemptPublic]
+    next_cursor: str | None

@@ -12,17 +12,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, and_, bindparam, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from db.engine import reading
 from db.schema import notifications, order_timeline, orders
 from db.sql import insert_ignore
-from workflows.messages import Brief, OrderTerms, ProjectionWrite, Role
+from workflows.messages import Action, Brief, OrderTerms, ProjectionWrite, Role
+
+# The transitions that hand a script, video or republished video in for platform review: the
+# review's wait starts with them (the queue's order, its waiting time).
+HANDED_IN_FOR_REVIEW = frozenset({Action.SUBMIT_SCRIPT, Action.SUBMIT_VIDEO, Action.REPUBLISH})
 
 
 def _row_values(write: ProjectionWrite) -> dict[str, Any]:
     first = write.next[0] if write.next else None
+    handed_in = write.transition.action in HANDED_IN_FOR_REVIEW
     return {
+        **({"submitted_for_review_at": write.transition.at} if handed_in else {}),
+        "escalated": write.escalated,
+        "disputed": write.disputed,
+        "overdue": write.overdue,
         "status": write.transition.to_status.value,
         "next_actor": first.actor.value if first else None,
         "next_actions": [
@@ -191,17 +211,54 @@ def find_order(engine: Engine, order_id: str, visible: ColumnElement[bool]) -> R
         return conn.execute(select(orders).where(orders.c.id == order_id, visible)).first()
 
 
+@dataclass(frozen=True)
+class OrderFilter:
+    """What `GET /orders` narrows the caller's orders to (P1); None leaves a field open."""
+
+    status: str | None = None
+    client_id: str | None = None
+    creator_id: str | None = None
+    # Orders with a running deadline before this time (the row's nearest, as NextDeadline).
+    deadline_before: datetime | None = None
+    escalated: bool | None = None
+    disputed: bool | None = None
+    overdue: bool | None = None
+    # True: any of the three flags (the ops attention list); False: none of them.
+    attention: bool | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        c = orders.c
+        found: list[ColumnElement[bool]] = []
+        for column, value in (
+            (c.status, self.status),
+            (c.client_id, self.client_id),
+            (c.creator_id, self.creator_id),
+            (c.escalated, self.escalated),
+            (c.disputed, self.disputed),
+            (c.overdue, self.overdue),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.deadline_before is not None:
+            found.append(c.deadline < self.deadline_before)
+        flagged = or_(c.escalated == true(), c.disputed == true(), c.overdue == true())
+        if self.attention is True:
+            found.append(flagged)
+        elif self.attention is False:
+            found.append(not_(flagged))
+        return found
+
+
 def list_orders(
     engine: Engine,
     visible: ColumnElement[bool],
-    status: str | None,
+    filters: OrderFilter,
     limit: int,
     after: tuple[datetime, str] | None,
 ) -> list[Row[Any]]:
-    """Newest first, by (created_at, id): a stable order that keyset cursors can resume."""
-    query = select(orders).where(visible)
-    if status is not None:
-        query = query.where(orders.c.status == status)
+    """Newest first, by (created_at, id): a stable order that keyset cursors can resume. The
+    filters only narrow what `visible` (the caller's access rule) lets the caller see."""
+    query = select(orders).where(visible, *filters.clauses())
     if after is not None:
         created_at, order_id = after
         query = query.where(
@@ -215,15 +272,17 @@ def list_orders(
         return list(conn.execute(query).all())
 
 
-def review_queue(engine: Engine, kind: str, limit: int) -> list[Row[Any]]:
+def review_queue(
+    engine: Engine, kind: str, limit: int, after: tuple[datetime, str] | None = None
+) -> list[Row[Any]]:
     """Orders whose script, video or republished video waits for platform review, longest
-    waiting first."""
-    with reading(engine) as conn:
-        return list(
-            conn.execute(
-                select(orders)
-                .where(awaiting_review([kind]))
-                .order_by(orders.c.updated_at, orders.c.id)
-                .limit(limit)
-            ).all()
+    waiting first (since it was handed in), resumable after a (submitted_for_review_at, id)."""
+    since = orders.c.submitted_for_review_at
+    query = select(orders).where(awaiting_review([kind]))
+    if after is not None:
+        submitted_at, order_id = after
+        query = query.where(
+            or_(since > submitted_at, and_(since == submitted_at, orders.c.id > order_id))
         )
+    with reading(engine) as conn:
+        return list(conn.execute(query.order_by(since, orders.c.id).limit(limit)).all())

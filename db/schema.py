@@ -193,9 +193,36 @@ orders = Table(
     Column("last_seq", Integer(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # What ops filter on (P1), as the workflow's state says with each transition: a review
+    # past its deadline (D2), an open dispute (X3), a delivery past its due date (D2). The
+    # default '0' is false on both databases (migration 0006 says why it is not `false()`).
+    Column("escalated", Boolean(), nullable=False, server_default="0"),
+    Column("disputed", Boolean(), nullable=False, server_default="0"),
+    Column("overdue", Boolean(), nullable=False, server_default="0"),
+    # When the script, video or republished video now awaiting platform review was handed
+    # in: the review queue's order and waiting time. Reminders and escalations move
+    # updated_at, not this.
+    Column("submitted_for_review_at", UTCDateTime(), nullable=True),
     Index("ix_orders_client_status_created", "client_id", "status", "created_at"),
     Index("ix_orders_creator_status_created", "creator_id", "status", "created_at"),
     Index("ix_orders_status_updated", "status", "updated_at"),
+    # Ops list every order newest first (P1), all of them or of one status.
+    Index("ix_orders_created", "created_at", "id"),
+    Index("ix_orders_status_created", "status", "created_at", "id"),
+    Index("ix_orders_deadline", "deadline"),
+    # The attention list: the few orders flagged, newest first. Partial, so the many orders
+    # that are never flagged cost it nothing. Each flag's filter alone uses it too: it is one
+    # term of the OR (on SQLite spelt as SQLAlchemy renders it, `escalated = 1`, since
+    # SQLite matches the terms by their text; PostgreSQL proves the implication).
+    Index(
+        "ix_orders_attention_created",
+        "created_at",
+        "id",
+        sqlite_where=text("escalated = 1 OR disputed = 1 OR overdue = 1"),
+        postgresql_where=text("escalated OR disputed OR overdue"),
+    ),
+    # The review queues, longest waiting first (O4, D2).
+    Index("ix_orders_status_review", "status", "submitted_for_review_at", "id"),
 )
 
 order_timeline = Table(
@@ -214,8 +241,10 @@ order_timeline = Table(
     UniqueConstraint("order_id", "seq"),
 )
 
-# Outbox: notifications written in the same transaction as the transition that causes them;
-# a sender (SMS, in-app) delivers them and sets sent_at.
+# Outbox: notifications written in the same transaction as the transition that causes them.
+# `recipient` is a user id, or a group address ("ops", "reviewers": every user of that role,
+# services/notifications.py). Each recipient's inbox reads them; the relay (services/relay.py)
+# routes each one to its recipient's channels once (routed_at) and delivers it (deliveries).
 notifications = Table(
     "notifications",
     metadata,
@@ -226,8 +255,98 @@ notifications = Table(
     Column("kind", String(32), nullable=False),
     Column("body", Text(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
-    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("routed_at", UTCDateTime(), nullable=True),
     UniqueConstraint("order_id", "seq", "recipient"),
+    # An inbox, newest first.
+    Index("ix_notifications_recipient_id", "recipient", "id"),
+    # What the relay has yet to route: small, however long the outbox grows.
+    Index(
+        "ix_notifications_unrouted",
+        "id",
+        sqlite_where=text("routed_at IS NULL"),
+        postgresql_where=text("routed_at IS NULL"),
+    ),
+)
+
+# Read state, per user: a notification to a group is read or unread for each of its members.
+notification_reads = Table(
+    "notification_reads",
+    metadata,
+    Column("user_id", String(64), ForeignKey("users.id"), primary_key=True),
+    Column("notification_id", Integer(), ForeignKey("notifications.id"), primary_key=True),
+    Column("read_at", UTCDateTime(), nullable=False),
+)
+
+# N2: a client's webhook endpoints. The secret signs each delivery, so it is kept as it is
+# (the API shows it once, when made or rotated).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("secret_rotated_at", UTCDateTime(), nullable=True),
+    Index("ix_webhook_endpoints_user_created", "user_id", "created_at"),
+)
+
+# N1, N3: one row per notification, channel and target, claimed by one relay at a time under a
+# lease. target: for sms and email the user whose contact details each attempt reads, for a
+# webhook the endpoint id.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("notification_id", Integer(), ForeignKey("notifications.id"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    Column("last_error", Text(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    CheckConstraint("channel IN ('sms','email','webhook')", name="channel"),
+    CheckConstraint("status IN ('pending','delivered','failed','cancelled')", name="status"),
+    UniqueConstraint("notification_id", "channel", "target"),
+    Index("ix_deliveries_channel_target", "channel", "target"),
+    # What a relay may claim: the pending ones, soonest due first.
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+# Every attempt of every delivery: a webhook endpoint's delivery log (N2).
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer(), ForeignKey("deliveries.id"), nullable=False),
+    Column("attempt", Integer(), nullable=False),
+    Column("relay", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("status_code", Integer(), nullable=True),
+    Column("error", Text(), nullable=True),
+    CheckConstraint("outcome IN ('delivered','retrying','failed','cancelled')", name="outcome"),
+    UniqueConstraint("delivery_id", "attempt"),
+)
+
+# Text messages the simulated telephony provider has sent, by our reference, which is how a
+# real provider drops a retried send too.
+simulated_sms = Table(
+    "simulated_sms",
+    metadata,
+    Column("reference", String(100), primary_key=True),
+    Column("to_number", String(20), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=False),
 )
 
 # State of the local video-platform simulator (stands in for Xigua in tests and demos).
@@ -245,6 +364,9 @@ platform_videos = Table(
     Column("comments", BigInteger(), nullable=False, default=0),
     Column("shares", BigInteger(), nullable=False, default=0),
     Column("completion_rate", Float(), nullable=False, default=0.0),
+    # As the uploader wrote them; what the pre-review of a video reads (B2).
+    Column("title", String(200), nullable=True),
+    Column("description", Text(), nullable=True),
 )
 
 # Which order each video is linked to (O5, O10). The platform's own record is not ours to rely

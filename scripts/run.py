@@ -1,9 +1,11 @@
 """`make run`: the whole system on this machine, on embedded defaults.
 
 Starts the Temporal dev server (Web UI included, state in .data/temporal.db), applies the app
-database migrations, seeds demo data, starts the worker and the API, and supervises them: a
-child that dies is restarted with backoff (scripts/supervisor.py) while the others stay up.
-Ctrl-C or SIGTERM stops everything, newest first.
+database migrations, seeds demo data, starts a local mail server (scripts/mailsink.py, mail
+kept in .data/mail/; not when XIGUA_SMTP_HOST names a real one), the worker, the notification
+relay (relay.py) and the API, and supervises them: a child that dies is restarted with backoff
+(scripts/supervisor.py) while the others stay up. Ctrl-C or SIGTERM stops everything, newest
+first.
 
 XIGUA_DATA_DIR moves the state out of .data/ (the app database too, unless XIGUA_DATABASE_URL
 says otherwise); XIGUA_TEMPORAL_UI_PORT moves the Web UI off 8233.
@@ -42,6 +44,8 @@ from temporal_bins import temporal_cli
 
 UI_PORT = int(os.environ.get("XIGUA_TEMPORAL_UI_PORT", "8233"))
 DATA_DIR = Path(os.environ.get("XIGUA_DATA_DIR", config.DATA_DIR))
+# A local SMTP server for the relay's e-mail, unless the environment names a real one.
+MAIL_SINK = "XIGUA_SMTP_HOST" not in os.environ
 
 
 def dev_server_command(address: str) -> list[str]:
@@ -117,7 +121,11 @@ def main() -> int:
         seed_demo(engine)
         engine.dispose()
 
+        if MAIL_SINK:
+            sink = [sys.executable, "-m", "scripts.mailsink", "--dir", str(DATA_DIR / "mail")]
+            supervisor.start("mail", sink, cwd=PROJECT_ROOT)
         supervisor.start("worker", [sys.executable, str(PROJECT_ROOT / "worker.py")])
+        supervisor.start("relay", [sys.executable, str(PROJECT_ROOT / "relay.py")])
         supervisor.start("api", [sys.executable, "-m", "api"], cwd=PROJECT_ROOT)
         wait_for_api(settings.api_host, settings.api_port)
         print(banner(settings.temporal_address), flush=True)
@@ -134,12 +142,17 @@ def banner(address: str) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     metrics = settings.api_metrics_address
     metrics_line = f"\n  API metrics       http://{metrics}/metrics" if metrics else ""
+    mail = f"{settings.smtp_host}:{settings.smtp_port}"
+    mail_line = f"{mail}   (kept in {DATA_DIR / 'mail'}/)" if MAIL_SINK else mail
     return f"""
 xigua-tasks is running.
+  Web app           {api}/app/   (clients, creators, MCNs, reviewers, ops; 中文 / English)
   API               {api}   (OpenAPI: {api}/docs){metrics_line}
   Temporal Web UI   http://127.0.0.1:{UI_PORT}   (orders are workflows named order-<id>)
   Temporal server   {address}
   App database      {settings.database_url}
+  Notifications     inbox GET {api}/me/notifications; relay sends SMS (simulated), webhooks,
+                    e-mail via SMTP {mail_line}
 Demo accounts (username = id, password {DEMO_PASSWORD}):
   {DEMO_CLIENT} (client, 100,000 yuan), {DEMO_CREATOR} (creator), {DEMO_MCN_CREATOR}
   (creator in {DEMO_MCN}), {DEMO_MCN} (MCN), {DEMO_REVIEWER} (reviewer), {DEMO_OPS} (ops)

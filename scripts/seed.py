@@ -41,6 +41,11 @@ def seed_demo(engine: Engine) -> None:
     create_user(engine, DEMO_OPS, Role.OPS, "Platform ops (demo)")
     for user_id in (DEMO_CLIENT, DEMO_CREATOR, DEMO_MCN, DEMO_MCN_CREATOR, DEMO_REVIEWER, DEMO_OPS):
         set_password(engine, user_id, user_id, DEMO_PASSWORD)
+    # Where the relay delivers their notifications (N1): texts through the simulated provider,
+    # e-mail through the local mail server `make run` starts. Ops and reviewers get e-mail.
+    creators.set_contact(engine, DEMO_CLIENT, "13700137000", f"{DEMO_CLIENT}@example.com")
+    for staff in (DEMO_REVIEWER, DEMO_OPS):
+        creators.set_contact(engine, staff, "13600136000", f"{staff}@example.com")
     platform = SimulatedVideoPlatform(engine)
     onboard(engine, platform, DEMO_CREATOR, DEMO_QUOTE_FEN, category="food")
     onboard(engine, platform, DEMO_MCN_CREATOR, 1_200_000, mcn_id=DEMO_MCN, category="food")

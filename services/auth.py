@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import reading
 from db.schema import api_tokens, users
 from services.creators import ensure_creator
+from services.notifications import GROUPS
 from services.usernames import canonical, fold
 from workflows.messages import Role
 
@@ -76,6 +77,8 @@ def sign_up(
     folded (services/usernames.py): InvalidUsername if it is not allowed, UsernameTaken if it
     differs from an existing one only in case or width."""
     username = canonical(username)
+    if user_id in GROUPS:
+        raise ValueError(f"{user_id} is the address of a group of users (N1), not a user id")
     user = User(
         id=user_id or f"u-{uuid.uuid4().hex[:16]}",
         role=role,

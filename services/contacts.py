@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from adapters.telephony import NumberProvider
+from adapters.telephony import Telephony
 from db.schema import virtual_numbers
 from db.sql import insert_ignore
 from workflows.messages import OrderStatus
@@ -31,7 +31,7 @@ class NoContactYet(Exception):
 
 def virtual_number(
     engine: Engine,
-    numbers: NumberProvider,
+    numbers: Telephony,
     order_id: str,
     status: OrderStatus,
     holder_id: str,

@@ -105,14 +105,7 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_cli(),
-        search_attributes=[
-            ORDER_STATUS,
-            CLIENT_ID,
-            CREATOR_ID,
-            NEXT_DEADLINE,
-            ESCALATED,
-            DISPUTED,
-        ],
+        search_attributes=[ORDER_STATUS, CLIENT_ID, CREATOR_ID, NEXT_DEADLINE, ESCALATED, DISPUTED],
         dev_server_extra_args=[
             "--dynamic-config-value",
             "system.forceSearchAttributesCacheRefreshOnRead=true",

@@ -32,7 +32,7 @@ REQUIRED_VARIABLES = {
     "APP_DB_PASSWORD": "test-app-password",
     "TEMPORAL_DB_PASSWORD": "test-temporal-password",
 }
-APP_SERVICES = ("migrate", "worker", "api")
+APP_SERVICES = ("migrate", "worker", "relay", "api")
 ORDER_SEARCH_ATTRIBUTES = {
     "OrderStatus",
     "ClientId",
@@ -187,6 +187,7 @@ def test_app_processes_come_from_one_dockerfile(services: dict[str, dict[str, An
     assert commands == {
         "migrate": ["python", "-m", "db.migrate"],
         "worker": ["python", "worker.py"],
+        "relay": ["python", "relay.py"],
         "api": ["python", "-m", "api"],
     }
 

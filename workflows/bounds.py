@@ -32,9 +32,10 @@ they must still read what orders placed before these rules hold, for their histo
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 from workflows.messages import Product, Reason, Text
 
@@ -105,6 +106,18 @@ RevisionRounds = Annotated[int, Field(ge=0, le=MAX_REVISION_ROUNDS, strict=True)
 # A row id the API hands out and takes back (a statement's cursor). Serial ids are INTEGER
 # columns, int4 on PostgreSQL, which refuses to compare one with a larger parameter.
 RowId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+def in_utc(at: datetime) -> datetime:
+    try:
+        return at.astimezone(UTC)
+    except OverflowError as e:  # 0001-01-01T00:00+01:00 is before the first UTC instant
+        raise ValueError("the time is out of range") from e
+
+
+# A point in time the API is given (a cursor's position, a filter's bound): it must say its
+# time zone, and be one that UTC can hold, so it can only ever be compared with a column.
+Instant = Annotated[AwareDatetime, AfterValidator(in_utc)]
 
 # --- text ---
 

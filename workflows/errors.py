@@ -29,6 +29,8 @@ class ErrorKind(StrEnum):
     PAYMENT_DECLINED = "PaymentDeclined"
     # A wallet at the most it may hold.
     LIMIT_REACHED = "LimitReached"
+    # A script holding wording the advertising-law term list forbids, in refuse mode (B2).
+    AD_LAW_TERMS = "AdLawTerms"
     VIDEO_NOT_FOUND = "VideoNotFound"
     VIDEO_LINKED_ELSEWHERE = "VideoLinkedElsewhere"
     # A refund or release found the escrow already settled the other way: the workflow turns

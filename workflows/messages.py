@@ -12,7 +12,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+# A script's length, in characters (the pre-review's standalone route takes as much).
+TEXT_MAX_LENGTH = 5000
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX_LENGTH)
+]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 Product = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -501,6 +505,13 @@ class ProjectionWrite(Model):
     placed_at: datetime
     next: list[NextStep]
     notifications: list[Notification] = []
+    # What ops filter on (P1): a review past its deadline, an open dispute, a late delivery.
+    # Written with every transition, so a flag that changes at a timer (escalation, overdue)
+    # reaches the row with the transition that changed it. Orders of the old type, which has
+    # none of these, write the defaults.
+    escalated: bool = False
+    disputed: bool = False
+    overdue: bool = False
 
 
 class SplitSettlement(Model):

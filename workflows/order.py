@@ -108,6 +108,7 @@ __all__ = [
     "ACTIONS",
     "CLIENT_ID",
     "CREATOR_ID",
+    "DISPUTED",
     "ESCALATED",
     "NEXT_DEADLINE",
     "NOT_A_PARTY",
@@ -1140,6 +1141,9 @@ class OrderWorkflow:
             placed_at=s.placed_at,
             next=next_steps(s),
             notifications=list(notify),
+            escalated=s.escalated,
+            disputed=s.disputed,
+            overdue=s.overdue,
         )
         await self._local(ProjectionActivities.record, write)
 

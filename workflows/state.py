@@ -97,7 +97,8 @@ class OrderState(BaseModel):
 
     @property
     def disputed(self) -> bool:
-        """A dispute is open (X3): the order's deadlines are paused until ops resolve it."""
+        """A dispute is open (X3): the order's deadlines are paused until ops resolve it; the
+        projection and the `Disputed` search attribute show it."""
         return self.dispute is not None
 
     def revisions(self) -> Revisions:

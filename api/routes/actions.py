@@ -20,6 +20,7 @@ from api import idempotency
 from api.access import ROLES_FOR_ACTION
 from api.deps import ContextDep, CurrentUser, IdempotencyKey, OrdersDep, require
 from api.errors import from_pending, from_refusal
+from api.routes.prereview import PRE_CHECKS
 from api.schemas import (
     CancellationAnswerBody,
     CancellationProposalBody,
@@ -101,6 +102,9 @@ async def act(
     payload = ACTIONS[action].input(actor=actor, request_id=request_id, **fields)
 
     async def run() -> tuple[int, Any]:
+        # Checks of the input alone (the B2 pre-review), inside: a refusal is the key's answer.
+        if pre_check := PRE_CHECKS.get(action):
+            pre_check(context.settings, payload)
         try:
             view = await orders.act(order_id, action, payload)
         except OrderPending as e:

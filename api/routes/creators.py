@@ -19,11 +19,13 @@ from api.schemas import (
     CreatorCard,
     CreatorPage,
     CreatorProfile,
+    PriceQuote,
     QuoteBody,
     problem_responses,
 )
 from services import creators
 from services.creators import CreatorError, SortBy, SquareQuery
+from services.orders import OrderPolicy
 from workflows.bounds import Category, Count, Fen
 from workflows.errors import ErrorKind
 from workflows.messages import Id, Role
@@ -192,6 +194,19 @@ def creator_card(
     if row.quote_fen is None:
         raise ApiError(ErrorKind.NOT_FOUND, f"creator {creator_id} not found")
     return _card(row)
+
+
+@router.get("/creators/{creator_id}/price", response_model=PriceQuote, responses=ERRORS)
+def price(creator_id: Annotated[Id, Path()], user: CurrentUser, context: ContextDep) -> PriceQuote:
+    """What ordering this creator costs now: the quote, the service fee on top and the total
+    frozen at placement, by the same rule placing uses; 404 as for the creator's card."""
+    card = creator_card(creator_id, user, context)
+    settings = context.settings
+    policy = OrderPolicy(service_fee_bps=settings.service_fee_bps, timings=settings.timings())
+    fee = policy.fee_for(card.quote_fen)
+    return PriceQuote(
+        creator_id=card.id, price_fen=card.quote_fen, fee_fen=fee, total_fen=card.quote_fen + fee
+    )
 
 
 def _card(row: Any) -> CreatorCard:

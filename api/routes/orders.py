@@ -36,6 +36,7 @@ from db import orders as projection
 from services import contacts, marketing
 from services.auth import User
 from services.orders import OrderError, OrderPending, PlaceOrder
+from workflows.bounds import Instant
 from workflows.errors import ErrorKind
 from workflows.messages import (
     Action,
@@ -108,16 +109,41 @@ async def list_orders(
     user: CurrentUser,
     context: ContextDep,
     status: OrderStatus | None = None,
+    client_id: Annotated[Id | None, Query(description="orders of this client")] = None,
+    creator_id: Annotated[Id | None, Query(description="orders of this creator")] = None,
+    deadline_before: Annotated[
+        Instant | None,
+        Query(description="orders whose next deadline falls before this time (with its zone)"),
+    ] = None,
+    escalated: Annotated[bool | None, Query(description="a review past its deadline")] = None,
+    disputed: Annotated[bool | None, Query(description="a dispute open")] = None,
+    overdue: Annotated[bool | None, Query(description="a delivery past its due date")] = None,
+    attention: Annotated[
+        bool | None,
+        Query(description="true: escalated, disputed or overdue (the ops attention list)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> OrderPage:
-    """The caller's orders, newest first, optionally of one status; follow next_cursor."""
+    """The orders the caller may see (ops: every order), newest first; follow next_cursor.
+    The filters combine (AND) and only ever narrow the caller's own orders: a client or
+    creator naming someone else's id gets an empty page, never another's order (rule P1)."""
     position = cursors.decode(cursor, OrderPosition) if cursor else None
+    filters = projection.OrderFilter(
+        status=status.value if status else None,
+        client_id=client_id,
+        creator_id=creator_id,
+        deadline_before=deadline_before,
+        escalated=escalated,
+        disputed=disputed,
+        overdue=overdue,
+        attention=attention,
+    )
     rows = await run_in_threadpool(
         projection.list_orders,
         context.engine,
         visible_to(user),
-        status.value if status else None,
+        filters,
         limit + 1,
         (position.created_at, position.id) if position else None,
     )
@@ -137,6 +163,9 @@ async def list_orders(
                 at_deadline=r.at_deadline,
                 created_at=r.created_at,
                 updated_at=r.updated_at,
+                escalated=r.escalated,
+                disputed=r.disputed,
+                overdue=r.overdue,
             )
             for r in page
         ],
@@ -190,7 +219,7 @@ def contact(order_id: OrderId, user: CurrentUser, context: ContextDep) -> Contac
     try:
         number = contacts.virtual_number(
             context.engine,
-            context.adapters.numbers,
+            context.adapters.telephony,
             order_id,
             OrderStatus(row.status),
             user.id,

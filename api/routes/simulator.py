@@ -9,10 +9,21 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
-from adapters.video_platform import AccountMetrics, AccountOwner, VideoNotFound, VideoStats
+from adapters.video_platform import (
+    AccountMetrics,
+    AccountOwner,
+    VideoDetails,
+    VideoNotFound,
+    VideoStats,
+)
 from api.deps import ContextDep, CurrentUser, require
 from api.errors import ApiError
-from api.schemas import EngagementBody, SimulatedAccountBody, problem_responses
+from api.schemas import (
+    EngagementBody,
+    SimulatedAccountBody,
+    SimulatedVideoBody,
+    problem_responses,
+)
 from services.orders import OrderNotFound
 from workflows.errors import ErrorKind
 from workflows.messages import Id, Role
@@ -35,6 +46,20 @@ def set_account(
     owner = AccountOwner(login_platform=body.login_platform, login_account=body.login_account)
     metrics = AccountMetrics(**body.model_dump(exclude={"login_platform", "login_account"}))
     context.simulator.set_account(xigua_account_id, metrics, owner)
+
+
+@router.put("/videos/{video_id}", status_code=204, responses=ERRORS)
+def upload_video(
+    video_id: PlatformId, body: SimulatedVideoBody, user: CurrentUser, context: ContextDep
+) -> None:
+    """Upload a video to a Xigua account, or edit its title and description (what the
+    pre-review of a video reads, B2), as its creator does on the platform."""
+    require(user, Role.OPS)
+    details = VideoDetails(title=body.title, description=body.description)
+    try:
+        context.simulator.upload(video_id, body.xigua_account_id, details)
+    except VideoNotFound as e:
+        raise ApiError(ErrorKind.NOT_FOUND, str(e)) from e
 
 
 @router.post("/videos/{video_id}/engagement", response_model=VideoStats, responses=ERRORS)

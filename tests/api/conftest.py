@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -68,12 +70,20 @@ def api_settings(stack: Stack) -> Settings:
 
 
 @asynccontextmanager
-async def serving(env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[Api]:
+async def serving(
+    env: WorkflowEnvironment,
+    engine: Engine,
+    clock: Callable[[], datetime] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Api]:
+    """The API and a worker on `env`; `clock` is the API's "now", `settings` replace some of
+    the API's (durations for the orders it places, say)."""
     async with running_stack(env.client, engine) as stack:
         from services.users import create_user
 
         create_user(engine, OPS.id, Role.OPS, "ops")
-        app = create_app(api_settings(stack), engine=engine, temporal=env.client)
+        configured = api_settings(stack).model_copy(update=dict(settings or {}))
+        app = create_app(configured, engine=engine, temporal=env.client, clock=clock)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             tokens = {}

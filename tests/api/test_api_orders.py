@@ -80,9 +80,9 @@ async def test_review_queue_lists_waiting_work_oldest_first(api: Api) -> None:
 
     queue = await api.http.get("/reviews/queue?kind=script", headers=api.auth(REVIEWER))
     assert queue.status_code == 200
-    assert [item["order_id"] for item in queue.json()] == [second["id"], first["id"]]
+    assert [item["order_id"] for item in queue.json()["items"]] == [second["id"], first["id"]]
     videos = await api.http.get("/reviews/queue?kind=video", headers=api.auth(REVIEWER))
-    assert videos.json() == []
+    assert videos.json() == {"items": [], "next_cursor": None}
 
 
 async def test_my_orders_are_paginated_and_filtered_by_status(api: Api) -> None:

@@ -67,6 +67,7 @@ async def test_no_route_a_client_calls_reveals_the_creators_real_contact(api: Ap
         f"/creators/{CREATOR.id}",
         "/wallet",
         "/wallet/statement",
+        "/me/notifications",
         "/openapi.json",
     ]
     for path in client_reads:

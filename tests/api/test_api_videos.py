@@ -75,7 +75,9 @@ async def test_a_republished_video_is_reviewed_from_the_queue_and_a_rejection_ta
     assert response.json()["your_actions"] == ["republish", "propose_cancellation", "open_dispute"]
 
     queue = await api.http.get("/reviews/queue?kind=publication", headers=api.auth(REVIEWER))
-    assert [(i["order_id"], i["kind"]) for i in queue.json()] == [(order_id, "publication")]
+    assert [(i["order_id"], i["kind"]) for i in queue.json()["items"]] == [
+        (order_id, "publication")
+    ]
     seen = await api.http.get(f"/orders/{order_id}", headers=api.auth(REVIEWER))
     assert seen.status_code == 200
     assert seen.json()["your_actions"] == ["review_publication"]
@@ -107,7 +109,7 @@ async def test_a_republished_video_is_reviewed_from_the_queue_and_a_rejection_ta
     ]
     assert timeline[-2]["reason"] == "logo hidden"
     queue = await api.http.get("/reviews/queue?kind=publication", headers=api.auth(REVIEWER))
-    assert queue.json() == []
+    assert queue.json()["items"] == []
 
     again = await api.act(CREATOR, order_id, "republish", {"video_id": "xg-third"})
     assert again.status_code == 200, again.text

@@ -64,6 +64,7 @@ async def test_make_run_restarts_a_killed_worker_and_keeps_the_api_up(
         "XIGUA_TEMPORAL_UI_PORT": str(free_port()),
         "XIGUA_API_HOST": "127.0.0.1",
         "XIGUA_API_PORT": str(api_port),
+        "XIGUA_SMTP_PORT": str(free_port()),
     }
     begun = time.monotonic()
     run = await children.start_python("make-run", ["-m", "scripts.run"], env)
@@ -71,7 +72,7 @@ async def test_make_run_restarts_a_killed_worker_and_keeps_the_api_up(
     try:
         await until(lambda: "xigua-tasks is running." in run.log_text(), [run], "the banner")
         pids = started(run)
-        assert sorted(pids) == ["api", "temporal", "worker"]
+        assert sorted(pids) == ["api", "mail", "relay", "temporal", "worker"]
         (worker,), (api_pid,) = pids["worker"], pids["api"]
         assert (tmp_path / "data" / "temporal.db").exists()
 
@@ -93,6 +94,13 @@ async def test_make_run_restarts_a_killed_worker_and_keeps_the_api_up(
             before = await post(DEMO_CLIENT, "/orders", brief)
             assert before.status_code == 201, before.text
             first = before.json()["id"]
+            # The relay e-mails the new order to the creator, through the local mail server.
+            mail = tmp_path / "data" / "mail"
+            await until(
+                lambda: any(first in p.read_text(errors="replace") for p in mail.glob("*.eml")),
+                [run],
+                "the new order's e-mail in the mail sink",
+            )
 
             killed_at = time.monotonic()
             os.kill(worker, signal.SIGKILL)
@@ -127,7 +135,9 @@ async def test_make_run_restarts_a_killed_worker_and_keeps_the_api_up(
         # The API and the server were never restarted.
         assert started(run) == {
             "temporal": pids["temporal"],
+            "mail": pids["mail"],
             "worker": [worker, new_worker],
+            "relay": pids["relay"],
             "api": [api_pid],
         }
         assert alive(api_pid)
@@ -137,7 +147,7 @@ async def test_make_run_restarts_a_killed_worker_and_keeps_the_api_up(
         assert await asyncio.wait_for(run.process.wait(), BOUND_S) == 0
         log = run.log_text()
         stopping = re.findall(r"stopping (\w+) \(pid", log)
-        assert stopping == ["api", "worker", "temporal"]
+        assert stopping == ["api", "relay", "worker", "mail", "temporal"]
         for name, each in started(run).items():
             for pid in each:
                 assert not alive(pid), f"{name} (pid {pid}) outlived make run"

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.exceptions import ApplicationError
 
 from activities.video import VideoActivities
-from adapters.video_platform import AccountMetrics, AccountOwner, VideoStats
+from adapters.video_platform import AccountMetrics, AccountOwner, VideoDetails, VideoStats
 from db import video_links
 from db.schema import video_links as video_links_table
 from workflows.messages import LinkVideoRequest
@@ -67,6 +67,9 @@ class AnythingGoesPlatform:
         return True
 
     def stats(self, video_id: str) -> VideoStats:
+        raise NotImplementedError
+
+    def details(self, video_id: str) -> VideoDetails:
         raise NotImplementedError
 
 

@@ -40,3 +40,18 @@ def test_bench_drives_orders_through_all_sides_and_reports_both_ratios() -> None
     assert re.search(r"^ratio vs minimal workflow: \d+\.\d\d$", out, re.M), out
     assert re.search(r"^throughput ratio vs bare SDK: \d+\.\d\d$", out.rstrip(), re.M), out
     assert out.rstrip().splitlines()[-1].startswith("throughput ratio vs bare SDK: ")
+
+
+def test_bench_prereview_compares_the_automaton_with_the_find_loop() -> None:
+    # rule B2: `make bench-prereview` keeps working and reports what docs/PERFORMANCE.md quotes
+    argv = [sys.executable, "-m", "bench.prereview", "--chars", "5000", "--rounds", "2"]
+    argv += ["--runs", "2", "--grown", "100"]
+    run = subprocess.run(
+        argv, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    figures = r"automaton [\d.]+ ms, str.find loop [\d.]+ ms, ratio [\d.]+$"
+    for terms in (r"\d+", "100"):
+        for script in ("with terms: [1-9][\\d,]* matches", "clean: 0 matches"):
+            line = rf"^{terms} terms, script {script}; {figures}"
+            assert re.search(line, run.stdout, re.M), run.stdout

@@ -4,7 +4,7 @@ shortened by configuration (rule B4) instead of skipped."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,8 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from db import ledger, orders
 from services.orders import OrderError, workflow_id
-from tests.stack import CLIENT, CREATOR, PRICE, Stack, eventually, running_stack
-from workflows.messages import Action, OrderStatus, Timings
+from tests.stack import CLIENT, CREATOR, PRICE, REVIEWER, Stack, eventually, running_stack
+from workflows.messages import Action, OrderStatus, OrderView, Outcome, Role, Timings
 
 S = OrderStatus
 # Short enough to watch whole orders end in seconds; the accept window stays long, so that a
@@ -119,3 +119,67 @@ async def test_rejected_action_leaves_no_event_in_history(
             await stack.act(order_id, Action.ACCEPT, CLIENT)
         assert forbidden.value.kind == "Forbidden"
         assert await stack.history_length(order_id, with_workflow_tasks=True) == before
+
+
+# The client's and the creator's deadlines of D2, short enough to pass while the test waits.
+QUICK_DEADLINES = FAST.model_copy(
+    update={
+        "client_confirm_within": timedelta(seconds=1),
+        "script_due_after": timedelta(seconds=1),
+    }
+)
+
+
+async def until(stack: Stack, order_id: str, done: Callable[[OrderView], bool]) -> OrderView:
+    """The order's view once `done` holds: a deadline the server fires in real time here.
+    Bounded (60 s), and the outcome does not depend on speed."""
+    for _ in range(1200):
+        if done(view := await stack.view(order_id)):
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"order {order_id} never got there; it is {view.status}")
+
+
+async def test_a_silent_client_has_the_script_confirmed_by_the_system(
+    dev_server_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    # rules D1 D2
+    async with running_stack(dev_server_env.client, sqlite_engine, QUICK_DEADLINES) as stack:
+        order_id = (await stack.place()).terms.order_id
+        await stack.act(order_id, Action.ACCEPT, CREATOR)
+        await stack.act(order_id, Action.SUBMIT_SCRIPT, CREATOR, text="Open on the bottle.")
+        approved = await stack.act(order_id, Action.REVIEW_SCRIPT, REVIEWER, approve=True)
+        assert approved.status is S.SCRIPT_AWAITING_CLIENT
+        (step,) = approved.next
+        assert (step.actor, step.outcome) == (Role.CLIENT, Outcome.AUTO_CONFIRM_SCRIPT)
+
+        view = await until(stack, order_id, lambda v: v.status is not S.SCRIPT_AWAITING_CLIENT)
+        assert view.status is S.VIDEO_PENDING
+        entry = orders.timeline(stack.engine, order_id)[-1]
+        assert (entry.action, entry.actor_role) == ("auto_confirm_script", "system")
+        assert stack.balances(order_id)[ledger.escrow_account(order_id)] == PRICE + stack.fee
+        assert ledger.check_invariants(stack.engine) == []
+
+
+async def test_the_client_cancels_an_overdue_order_with_a_full_refund(
+    dev_server_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    # rules D2 A3
+    async with running_stack(dev_server_env.client, sqlite_engine, QUICK_DEADLINES) as stack:
+        before = ledger.balance(sqlite_engine, ledger.client_account(CLIENT.id))
+        order_id = (await stack.place()).terms.order_id
+        await stack.act(order_id, Action.ACCEPT, CREATOR)
+        with pytest.raises(OrderError) as early:  # not overdue yet: no way out
+            await stack.act(order_id, Action.CANCEL_OVERDUE, CLIENT, reason="too slow")
+        assert early.value.kind == "InvalidState"
+
+        overdue = await until(stack, order_id, lambda v: v.overdue)
+        assert overdue.status is S.SCRIPT_PENDING
+        cancelled = await stack.act(order_id, Action.CANCEL_OVERDUE, CLIENT, reason="no script")
+        assert cancelled.status is S.CANCELLED
+        assert (await stack.handle(order_id).result()).status is S.CANCELLED
+        balances = stack.balances(order_id)
+        assert balances[ledger.client_account(CLIENT.id)] == before
+        assert balances[ledger.escrow_account(order_id)] == 0
+        assert ledger.transfer_count(stack.engine, order_id, "refund") == 1
+        assert ledger.check_invariants(stack.engine) == []

@@ -73,5 +73,7 @@ async def test_readme_tour_runs_as_written(api_url: str) -> None:
     assert process.returncode == 0, f"tour failed:\n{output}\n{stderr.decode()}"
     assert "cannot publish order" in output  # the 409 it shows on purpose
     assert "absolute claim" in output
+    assert "全网第一\t第九条第（三）项\tat [17, 21)" in output  # rule B2
+    assert '"kind":"new_order"' in output  # the creator's inbox (N1)
     assert "accept_delivery -> in_retention" in output
     assert output.count("\n") > 20
