@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
@@ -22,12 +22,14 @@ from adapters.video_platform import SimulatedVideoPlatform
 from bootstrap import build_worker, order_service, simulated_adapters, worker_activities
 from config import Settings
 from db import ledger
+from db.schema import orders
 from scripts.seed import onboard
 from services.orders import OrderService, PlaceOrder, workflow_id
 from services.users import create_user
 from services.wallets import top_up
 from workflows.actions import ACTIONS
 from workflows.messages import (
+    FINAL_STATUSES,
     Action,
     Actor,
     Brief,
@@ -99,8 +101,13 @@ class Stack:
 
     async def terminate_open_orders(self) -> None:
         """A workflow left open would hold a timer whose task nobody polls for, and the
-        time-skipping server does not skip past an unprocessed workflow task."""
-        for order_id in self.placed:
+        time-skipping server does not skip past an unprocessed workflow task: every later
+        test's sleep would stall. Orders placed over HTTP are found in the projection."""
+        with self.engine.connect() as conn:
+            final = [s.value for s in FINAL_STATUSES]
+            open_orders = select(orders.c.id).where(orders.c.status.not_in(final))
+            projected = conn.execute(open_orders).scalars().all()
+        for order_id in dict.fromkeys([*self.placed, *projected]):
             with contextlib.suppress(RPCError):
                 await self.handle(order_id).terminate("test over")
 
