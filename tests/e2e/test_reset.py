@@ -53,6 +53,7 @@ async def test_a_reset_after_ops_settled_a_terminated_order_never_pays_twice(
 
         # The reset run is alive again at `published`, unaware that ops refunded the client.
         await reset_to_last_workflow_task(stack, order_id)
+
         # The reset run re-executes the task it resets to, the publish reapplied: a query may
         # be answered before that task has run, at awaiting_publish.
         async def published_again() -> bool:
