@@ -201,6 +201,14 @@ class BriefPublic(BaseModel):
     video_due: datetime | None = None
 
 
+def your_actions(view: OrderView, role: Role) -> list[Action]:
+    """What `role` may do on the order now: ops included, who may act on any open order (P2)
+    though the order rarely waits for them. Views of the old workflow type carry only `next`."""
+    if view.allowed:
+        return [action for action, roles in view.allowed.items() if role in roles]
+    return [action for step in view.next if step.actor is role for action in step.actions]
+
+
 class OrderPublic(BaseModel):
     """An order as its parties see it; `your_actions` are what the caller may do now."""
 
@@ -253,7 +261,7 @@ class OrderPublic(BaseModel):
             retention_days=t.retention_days,
             placed_at=view.placed_at,
             next=view.next,
-            your_actions=[a for step in view.next if step.actor is role for a in step.actions],
+            your_actions=your_actions(view, role),
             accepted_at=view.accepted_at,
             scripts=[
                 ScriptPublic(**s.model_dump(), pre_review=review(s.text)) for s in view.scripts

@@ -476,6 +476,9 @@ class OrderView(Model):
     dispute: Dispute | None = None
     disputed: bool = False
     revisions: Revisions | None = None
+    # Every action open now and the roles that may take it ("may act", wider than `next`,
+    # which leaves ops out unless the order waits for them); absent from the old type's views.
+    allowed: dict[Action, list[Role]] = {}
 
 
 class Transition(Model):

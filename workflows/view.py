@@ -34,6 +34,7 @@ def view_of(state: OrderState) -> OrderView:
         dispute=state.dispute,
         disputed=state.disputed,
         revisions=state.revisions(),
+        allowed={a: list(roles) for a, roles in allowed_now(state).items()},
     )
 
 

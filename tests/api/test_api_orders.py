@@ -13,8 +13,9 @@ from db import ledger
 from db.schema import orders
 from services import creators
 from services.orders import OrderError, PlaceOrder
-from tests.api.conftest import Api
+from tests.api.conftest import OPS, Api
 from tests.stack import BRIEF, CLIENT, CLIENT_FUNDS, CREATOR, PRICE, REVIEWER
+from workflows.messages import Actor
 
 
 async def test_whole_order_over_http(api: Api) -> None:
@@ -199,3 +200,20 @@ async def test_a_retried_placement_keeps_the_price_it_was_placed_at(api: Api) ->
     with pytest.raises(OrderError) as refused:
         await service.place(dataclasses.replace(request, order_id=uuid.uuid4().hex))
     assert refused.value.kind == "PriceChanged"
+
+
+async def test_each_caller_is_told_every_action_it_may_take_now_ops_included(api: Api) -> None:
+    # rules P2 D1: ops may act on any open order though it does not wait for them
+    order_id = str((await api.place())["id"])
+
+    async def actions_of(actor: Actor) -> set[str]:
+        response = await api.http.get(f"/orders/{order_id}", headers=api.auth(actor))
+        assert response.status_code == 200, response.text
+        return set(response.json()["your_actions"])
+
+    assert await actions_of(OPS) == {"move_deadline", "ops_cancel"}
+    assert await actions_of(CREATOR) == {"accept", "decline"}
+    assert await actions_of(CLIENT) == {"cancel"}
+    cancelled = await api.act(OPS, order_id, "ops-cancel", {"reason": "fraud report"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert await actions_of(OPS) == set()

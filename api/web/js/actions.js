@@ -6,9 +6,8 @@
 // reject with a reason; "answer" grant or refuse, with an optional reason (sent as `answer`,
 // `grant` unless it says otherwise).
 // confirm: the button asks once more before it acts (money moves, or something goes public).
-// ops: an ops action (P2). The order's view leaves ops out of its next steps (an order never
-// waits for them), so ops are offered theirs on every open order; running: only while a
-// deadline runs. The workflow judges them like any action: a refusal comes back as words.
+// ops: an ops action (P2). What the viewer may do now is the view's `your_actions`, ops'
+// actions included; the workflow judges every action again: a refusal comes back as words.
 
 export const ACTION_ROUTES = {
   accept: { path: "accept", form: "plain" },
@@ -34,7 +33,6 @@ export const ACTION_ROUTES = {
     form: "fields",
     fields: ["due_at", "reason"],
     ops: true,
-    running: true,
   },
   // The ways out (X1, X3, P2): the view offers the parties theirs, and ops resolve_dispute
   // while a dispute waits for them.
@@ -45,7 +43,7 @@ export const ACTION_ROUTES = {
   ops_cancel: { path: "ops-cancel", form: "fields", fields: ["reason"], ops: true },
 };
 
-// The statuses in which an order is over: nothing is offered to ops there.
+// The statuses in which an order is over (the ops page leaves them out of its open orders).
 export const FINAL_STATUSES = new Set([
   "refused",
   "completed",
@@ -53,16 +51,8 @@ export const FINAL_STATUSES = new Set([
   "cancelled",
 ]);
 
-/** What the viewer may do on this order now: the view's `your_actions`, and for ops their
- *  actions on an open order (see `ops` above). */
-export function actionsFor(order, role) {
-  const actions = [...(order.your_actions || [])];
-  if (role !== "ops" || FINAL_STATUSES.has(order.status) || order.status === "placing") {
-    return actions;
-  }
-  const running = (order.deadlines || []).some((d) => d.paused_remaining == null);
-  for (const [action, spec] of Object.entries(ACTION_ROUTES)) {
-    if (spec.ops && (running || !spec.running) && !actions.includes(action)) actions.push(action);
-  }
-  return actions;
+/** What the viewer may do on this order now: the view's `your_actions` (workflows/actions.py's
+ *  `allowed_now` for the viewer's role). */
+export function actionsFor(order) {
+  return [...(order.your_actions || [])];
 }

@@ -25,7 +25,7 @@ export async function render(root, ctx) {
     wantContact ? get(`${base}/contact`).catch(() => null) : null,
     order.publications.length ? get(`${base}/stats`).catch(() => null) : null,
   ]);
-  const actions = actionsFor(order, user.role);
+  const actions = actionsFor(order);
 
   append(root, 
     pageTitle(order.brief.product, " ", statusBadge(order.status)),
