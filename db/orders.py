@@ -43,6 +43,7 @@ def _row_values(write: ProjectionWrite) -> dict[str, Any]:
         "escalated": write.escalated,
         "disputed": write.disputed,
         "overdue": write.overdue,
+        "split_refund_fen": write.split_refund_fen,
         "status": write.transition.to_status.value,
         "next_actor": first.actor.value if first else None,
         "next_actions": [

@@ -203,6 +203,8 @@ orders = Table(
     # in: the review queue's order and waiting time. Reminders and escalations move
     # updated_at, not this.
     Column("submitted_for_review_at", UTCDateTime(), nullable=True),
+    # The refund of the split the order was cancelled with (X1, X3, X4); null otherwise.
+    Column("split_refund_fen", BigInteger(), nullable=True),
     Index("ix_orders_client_status_created", "client_id", "status", "created_at"),
     Index("ix_orders_creator_status_created", "creator_id", "status", "created_at"),
     Index("ix_orders_status_updated", "status", "updated_at"),

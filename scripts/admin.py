@@ -93,7 +93,7 @@ async def _stranded_orders(settle: bool) -> int:
 
 
 async def stranded_orders(client: Client, engine: Engine, settle: bool, out: TextIO) -> int:
-    """List (and with `settle`, settle) the stranded orders; the fen refunded."""
+    """List (and with `settle`, settle) the stranded orders; the fen moved out of escrow."""
     found = await stranded.find_stranded(client, engine)
     refunded = 0
     for order in found:
@@ -104,10 +104,10 @@ async def stranded_orders(client: Client, engine: Engine, settle: bool, out: Tex
         if settle:
             moved = await stranded.settle(client, engine, order)
             refunded += moved
-            line += f"; refunded {moved} fen, recorded cancelled"
+            line += f"; settled, {moved} fen moved"
         print(line, file=out)
     summary = f"{len(found)} stranded order(s)"
-    print(f"{summary}, {refunded} fen refunded" if settle else summary, file=out)
+    print(f"{summary}, {refunded} fen moved out of escrow" if settle else summary, file=out)
     return refunded
 
 

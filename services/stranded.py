@@ -96,8 +96,9 @@ async def workflow_end(client: Client, order_id: str) -> str | None:
 async def settle(
     client: Client, engine: Engine, order: StrandedOrder, by: Actor = OPS_ADMIN
 ) -> int:
-    """Refund the order in full and record it cancelled by ops; the fen moved, 0 if the
-    refund had already been made (the record is then completed)."""
+    """Settle the order's escrow as its record says it is owed: released to the payee after
+    acceptance, divided as agreed when it was cancelled with a split (X4), else refunded in
+    full and recorded cancelled by ops. The fen moved, 0 if that had already been done."""
     # Asked again: a workflow reset since the listing runs and settles its own escrow.
     if await workflow_end(client, order.order_id) is None:
         return 0
@@ -144,6 +145,15 @@ def _refund_and_record(
             "delivery was accepted; the escrow released to the payee; retention no "
             "longer watched",
         )
+        return order.escrow_fen if moved.created else 0
+    split = row["split_refund_fen"] if row else None
+    if status is OrderStatus.CANCELLED and split is not None and terms is not None:
+        # Cancelled with a split (X1, X3) that never moved: the escrow is divided as agreed,
+        # not refunded in full; the cancellation is recorded already.
+        try:
+            moved = ledger.settle_split(engine, terms, split)
+        except ledger.InsufficientFunds:
+            return 0  # settled meanwhile, by a run of the workflow after a reset
         return order.escrow_fen if moved.created else 0
     try:
         refund = ledger.refund_frozen(engine, order.order_id)

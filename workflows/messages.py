@@ -515,6 +515,10 @@ class ProjectionWrite(Model):
     escalated: bool = False
     disputed: bool = False
     overdue: bool = False
+    # The refund of the split the order is cancelled with (X1, X3), written with the
+    # cancellation, so that ops settling a workflow stopped before the split moved divide the
+    # escrow as agreed (services/stranded.py).
+    split_refund_fen: int | None = None
 
 
 class SplitSettlement(Model):

@@ -775,7 +775,7 @@ class OrderWorkflow:
     @workflow.update
     async def open_dispute(self, req: ReasonInput) -> OrderView:
         """X3, D5: every deadline of the order pauses; ops resolve. An open cancellation
-        proposal is withdrawn: the dispute is ops' to decide now."""
+        proposal or extension request is withdrawn: the dispute is ops' to decide now."""
 
         async def apply() -> None:
             s, now = self._state, workflow.now()
@@ -784,6 +784,12 @@ class OrderWorkflow:
                 s.proposal = None
                 s.close(K.CANCELLATION)
                 reason += "; the open cancellation proposal is withdrawn"
+            if s.extension is not None:
+                # It asked for a date, which the pause would make wrong: the creator may ask
+                # again once the dispute is resolved.
+                s.extension = None
+                s.close(K.EXTENSION)
+                reason += "; the open extension request is withdrawn"
             s.pause_deadlines(now)
             s.dispute = Dispute(by=req.actor, reason=req.reason, opened_at=now)
             due = now + s.timings.dispute_escalates_after
@@ -818,8 +824,6 @@ class OrderWorkflow:
                     current = s.main_deadline()
                     if req.due_at is not None and current is not None:
                         s.move(current.kind, req.due_at)
-                        if s.extension is not None and s.extension.kind is current.kind:
-                            s.move(K.EXTENSION, req.due_at)
                         reason += f"; the {current.kind} deadline is now {req.due_at.isoformat()}"
                     else:
                         reason += "; the deadlines run on with the time they had left"
@@ -990,6 +994,7 @@ class OrderWorkflow:
     ) -> None:
         """Cancelled with the escrow divided (X1, X3): one keyed split transfer (X4)."""
         s = self._state
+        s.split_refund_fen = refund_fen  # what ops settle if the workflow stops before the split
         await self._move(S.CANCELLED, action, actor, reason, self._to_parties("cancelled", reason))
         await self._settle(
             LedgerActivities.split, SplitSettlement(terms=s.terms, refund_fen=refund_fen)
@@ -1144,6 +1149,7 @@ class OrderWorkflow:
             escalated=s.escalated,
             disputed=s.disputed,
             overdue=s.overdue,
+            split_refund_fen=s.split_refund_fen,
         )
         await self._local(ProjectionActivities.record, write)
 
@@ -1253,6 +1259,21 @@ class OrderWorkflow:
             )
         if isinstance(req, ResolveDisputeInput):
             self._check_resolution(req)
+        # An answer that reaches the workflow in the task its lapse timer fires in is handled
+        # first (updates come before timers): the time decides, not the order of arrival.
+        answered = (
+            K.CANCELLATION
+            if isinstance(req, CancellationAnswer)
+            else K.EXTENSION
+            if isinstance(req, ExtensionAnswer)
+            else None
+        )
+        lapse = s.deadline(answered) if answered is not None else None
+        if lapse is not None and lapse.due_at <= now:
+            raise _refused(
+                f"the {answered} request lapsed at {lapse.due_at.isoformat()} (rules X1 D4)",
+                INVALID_STATE,
+            )
         due_at = (
             req.due_at
             if isinstance(req, ExtensionInput | MoveDeadlineInput | ResolveDisputeInput)
@@ -1293,6 +1314,12 @@ class OrderWorkflow:
                     raise _refused(
                         f"the delivery can be accepted only once the video is published; the "
                         f"order is {s.status}: continue, or cancel with a split",
+                        INVALID_STATE,
+                    )
+                if s.awaiting_review or s.video_public is False:
+                    why = "awaits its post-publication review" if s.awaiting_review else "is down"
+                    raise _refused(
+                        f"the published video {why} (rule O10): continue, or cancel with a split",
                         INVALID_STATE,
                     )
 

@@ -61,6 +61,9 @@ class OrderState(BaseModel):
     # A review left past its deadline (D2); see `escalated`.
     review_escalated: bool = False
     extension: Extension | None = None
+    # The refund of the split the order was cancelled with (X1, X3): recorded before the split
+    # moves, so that ops settling a workflow stopped in between divide the escrow as agreed.
+    split_refund_fen: int | None = None
     # Ways out after acceptance (X1, X3): one proposal, one dispute at a time.
     proposal: CancellationProposal | None = None
     dispute: Dispute | None = None

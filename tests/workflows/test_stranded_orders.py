@@ -18,7 +18,8 @@ from services import stranded
 from tests.stack import CLIENT, CLIENT_FUNDS, CREATOR, PRICE, Stack, eventually, running_stack
 from tests.workflows.test_order_actions import order_at
 from tests.workflows.test_order_cancel_requests import Gate, assert_refunded_once
-from workflows.messages import Action, OrderStatus, OrderTerms
+from workflows.messages import OPS_ADMIN as OPS
+from workflows.messages import Action, OrderStatus, OrderTerms, Resolution, SplitSettlement
 
 S = OrderStatus
 
@@ -49,7 +50,7 @@ async def test_a_terminated_order_is_refunded_once_by_the_stranded_orders_comman
 
     refunded, report = await run_command(stack, settle=True)
     assert refunded == total
-    assert f"refunded {total} fen" in report
+    assert f"settled, {total} fen moved" in report
     money = stack.balances(order_id)
     assert money[ledger.escrow_account(order_id)] == 0
     assert money[ledger.client_account(CLIENT.id)] == CLIENT_FUNDS - total  # the running one
@@ -70,7 +71,10 @@ async def test_a_terminated_order_is_refunded_once_by_the_stranded_orders_comman
 
     # The second run finds nothing and moves nothing.
     before = stack.balances(order_id)
-    assert await run_command(stack, settle=True) == (0, "0 stranded order(s), 0 fen refunded\n")
+    assert await run_command(stack, settle=True) == (
+        0,
+        "0 stranded order(s), 0 fen moved out of escrow\n",
+    )
     assert stack.balances(order_id) == before
     assert ledger.transfer_count(stack.engine, order_id, "refund") == 1
 
@@ -164,3 +168,58 @@ async def test_an_order_terminated_after_its_delivery_was_accepted_is_paid_not_r
         assert await stranded.find_stranded(stack.client, sqlite_engine) == []
         assert await stranded.settle(stack.client, sqlite_engine, found) == 0
         assert ledger.transfer_count(sqlite_engine, order_id, "release") == 1
+
+
+async def test_an_order_terminated_before_its_agreed_split_moved_is_divided_as_agreed(
+    time_skipping_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    # rules X3 X4 P2 A2 A3
+    # Ops resolve a dispute by cancelling with a split; the split never gets through (the
+    # ledger refuses it), so the order is recorded cancelled with its money still in escrow
+    # when ops press Terminate: the escrow is divided as resolved, not refunded in full.
+    @activity.defn(name="split_escrow")
+    def split_failing(settlement: SplitSettlement) -> None:
+        raise ApplicationError("the ledger is unreachable")
+
+    async with running_stack(
+        time_skipping_env.client, sqlite_engine, replace_activities={"split_escrow": split_failing}
+    ) as stack:
+        order_id = await order_at(stack, S.PUBLISHED)
+        await stack.act(order_id, Action.OPEN_DISPUTE, CLIENT, reason="not the product")
+        refund = PRICE // 3
+        resolving = asyncio.create_task(
+            stack.act(
+                order_id,
+                Action.RESOLVE_DISPUTE,
+                OPS,
+                resolution=Resolution.CANCEL,
+                refund_fen=refund,
+                reason="a third back",
+            )
+        )
+
+        async def cancelled() -> bool:
+            row = orders.order_row(sqlite_engine, order_id)
+            return row is not None and row["status"] == S.CANCELLED.value
+
+        await eventually(cancelled, "the order is recorded cancelled")
+        await stack.handle(order_id).terminate("pressed Terminate in the Web UI")
+        await asyncio.gather(resolving, return_exceptions=True)
+
+        [found] = await stranded.find_stranded(stack.client, sqlite_engine)
+        assert (found.workflow, found.status) == ("terminated", S.CANCELLED)
+        total = PRICE + stack.fee
+        assert await stranded.settle(stack.client, sqlite_engine, found) == total
+        fee_back = stack.fee * refund // PRICE
+        money = stack.balances(order_id)
+        assert money[ledger.escrow_account(order_id)] == 0
+        assert money[ledger.client_account(CLIENT.id)] == CLIENT_FUNDS - total + refund + fee_back
+        assert money[ledger.creator_account(CREATOR.id)] == PRICE - refund
+        assert money[ledger.PLATFORM_FEES] == stack.fee - fee_back
+        assert ledger.transfer_count(sqlite_engine, order_id, "refund") == 0
+        assert ledger.transfer_count(sqlite_engine, order_id, "split") == 1
+        assert ledger.check_invariants(sqlite_engine) == []
+        # Settled: the next run finds nothing and moves nothing.
+        assert await stranded.find_stranded(stack.client, sqlite_engine) == []
+        assert await stranded.settle(stack.client, sqlite_engine, found) == 0
+        assert ledger.transfer_count(sqlite_engine, order_id, "split") == 1
