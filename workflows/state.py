@@ -7,6 +7,7 @@ moving or pausing one is an assignment, and the loop re-arms its one timer on it
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -237,4 +238,5 @@ def _client_rejections(items: list[Script] | list[Video]) -> int:
 
 
 def _whole_seconds(left: timedelta) -> timedelta:
-    return timedelta(seconds=max(int(left.total_seconds()), 0))
+    # Rounded up: a pause never takes time from the party who must act.
+    return timedelta(seconds=max(math.ceil(left.total_seconds()), 0))

@@ -621,3 +621,51 @@ async def test_ops_cancel_a_disputed_order(stack: Stack) -> None:
     view = await stack.act(order_id, Action.OPS_CANCEL, OPS, reason="the creator left")
     assert (view.status, view.disputed) == (S.CANCELLED, False)
     assert stack.balances(order_id)[ledger.client_account(CLIENT.id)] == CLIENT_FUNDS
+
+
+async def test_a_dispute_withdraws_an_open_extension_request(stack: Stack) -> None:
+    # rules X3 D4 D5: the date it asked for would be wrong once the pause ends
+    order_id = await accepted(stack)
+    due = (await stack.view(order_id)).deadlines[0].due_at
+    await stack.act(
+        order_id, Action.REQUEST_EXTENSION, CREATOR, due_at=due + DAY, reason="ill this week"
+    )
+    view = await stack.act(order_id, Action.OPEN_DISPUTE, CLIENT, reason="no contact")
+    assert view.extension is None
+    assert "extension request is withdrawn" in (last(stack, order_id).reason or "")
+    assert K.EXTENSION not in {d.kind for d in view.deadlines}
+
+    view = await stack.act(
+        order_id, Action.RESOLVE_DISPUTE, OPS, resolution="continue", reason="talk it over"
+    )
+    assert view.status is S.SCRIPT_PENDING
+    # The script deadline runs on with the time it had left, and the creator may ask again.
+    assert [d.kind for d in view.deadlines if d.paused_remaining is None] == [K.SCRIPT]
+    assert view.deadlines[0].due_at >= due
+    await stack.act(
+        order_id,
+        Action.REQUEST_EXTENSION,
+        CREATOR,
+        due_at=view.deadlines[0].due_at + DAY,
+        reason="still ill",
+    )
+
+
+async def test_ops_accept_a_disputed_delivery_only_once_its_republished_video_is_reviewed(
+    stack: Stack,
+) -> None:
+    # rules X3 O10: the dispute's way to accept is the client's, with its checks
+    order_id = (await stack.place()).terms.order_id
+    await stack.to_published(order_id)
+    await stack.act(order_id, Action.REPUBLISH, CREATOR, video_id="v-second")
+    await stack.act(order_id, Action.OPEN_DISPUTE, CLIENT, reason="the new title misleads")
+    message = await refused(
+        stack,
+        order_id,
+        Action.RESOLVE_DISPUTE,
+        OPS,
+        "InvalidState",
+        resolution="accept_delivery",
+        reason="fine by us",
+    )
+    assert "post-publication review" in message
