@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import socket
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,7 @@ USER_AGENT = "xigua-tasks-webhooks/1"
 MAX_URL_LENGTH = 2048
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _resolving = ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+log = logging.getLogger(__name__)
 
 
 class EndpointRefused(ValueError):
@@ -143,31 +145,52 @@ def parse_url(url: str, allow_loopback_http: bool) -> Target:
 
 def checked_addresses(target: Target, resolver: Resolver) -> list[str]:
     """The addresses the target's host resolves to, if every one is acceptable for its
-    scheme: public for https, loopback for plain http. EndpointRefused otherwise."""
+    scheme: public for https, loopback for plain http. EndpointRefused otherwise.
+
+    For a host name the refusal never says which address it found, nor whether the name
+    exists: the client reads it (the answer, the delivery log), and it would map our network.
+    The server's log has the detail."""
     try:
         addresses: Iterable[str] = [str(ipaddress.ip_address(target.host))]
-        named = ""
+        named = False
     except ValueError:
-        addresses = resolver(target.host, target.port)
-        named = f"{target.host} resolves to "
+        named = True
+        try:
+            addresses = resolver(target.host, target.port)
+        except (EndpointRefused, OSError) as e:
+            log.warning("webhook host %s refused: %s", target.host, e)
+            raise _refused_name(target) from None
     checked: list[str] = []
     for address in addresses:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError as e:
-            raise EndpointRefused(f"{named}{address!r}, not an address") from e
+            log.warning("webhook host %s resolved to %r", target.host, address)
+            raise (_refused_name(target) if named else EndpointRefused("not an address")) from e
         if target.plain_http:
-            if not ip.is_loopback:
-                raise EndpointRefused(
-                    f"plain http is only for a loopback address, and {named}{ip} is none: "
-                    "use https://"
-                )
-        elif why := refusal(ip, loopback_allowed=False):
-            raise EndpointRefused(f"{named}{why}")
+            why = None if ip.is_loopback else f"{ip} is not a loopback address"
+        else:
+            why = refusal(ip, loopback_allowed=False)
+        if why is not None:
+            if named:
+                log.warning("webhook host %s refused: %s", target.host, why)
+                raise _refused_name(target)
+            if target.plain_http:
+                raise EndpointRefused(f"plain http is only for a loopback address: {why}")
+            raise EndpointRefused(why)
         checked.append(str(ip))
     if not checked:
-        raise EndpointRefused(f"{target.host} resolves to no address")
+        raise _refused_name(target)
     return checked
+
+
+def _refused_name(target: Target) -> EndpointRefused:
+    if target.plain_http:
+        return EndpointRefused(
+            f"{target.host} does not resolve to loopback addresses only: plain http is for "
+            "a loopback address; use https://"
+        )
+    return EndpointRefused(f"{target.host} does not resolve to public addresses only")
 
 
 def check_endpoint(url: str, allow_loopback_http: bool, resolver: Resolver) -> Target:

@@ -40,10 +40,11 @@ def _row_values(write: ProjectionWrite) -> dict[str, Any]:
     handed_in = write.transition.action in HANDED_IN_FOR_REVIEW
     return {
         **({"submitted_for_review_at": write.transition.at} if handed_in else {}),
+        # Only the cancellation with a split sets it; no other transition touches it.
+        **({"split_refund_fen": s} if (s := write.split_refund_fen) is not None else {}),
         "escalated": write.escalated,
         "disputed": write.disputed,
         "overdue": write.overdue,
-        "split_refund_fen": write.split_refund_fen,
         "status": write.transition.to_status.value,
         "next_actor": first.actor.value if first else None,
         "next_actions": [
