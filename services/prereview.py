@@ -61,6 +61,12 @@ VARIATION_SELECTORS = (range(0x180B, 0x1810), range(0xFE00, 0xFE10), range(0xE01
 # Code points scanned for folds and skipped characters: planes 0-2 (surrogates aside) hold
 # every character with an NFKC mapping; plane 14 the tags and variation selectors.
 _SCANNED = (range(0xD800), range(0xE000, 0x30000), range(0xE0000, 0xE01F0))
+# Format characters (zero-width spaces and joiners, bidi marks), nonspacing and enclosing
+# combining marks (U+034F, U+0301, ...): nothing, or a mark on the previous character.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Mn", "Me"})
+# Letters that render as blanks: the Hangul fillers, the Khmer inherent vowels, the Braille
+# blank (Unicode's Default_Ignorable_Code_Point, with U+2800 which looks the same).
+_BLANK_FILLERS = frozenset({0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0})
 
 
 class Mode(StrEnum):
@@ -166,12 +172,14 @@ def _fold(char: str) -> str:
 
 @cache
 def _skipped_points() -> frozenset[int]:
-    """Whitespace, format characters, variation selectors and SEPARATORS in either width."""
+    """Whitespace, format characters, combining marks, blank fillers, variation selectors and
+    SEPARATORS in either width: whatever can sit unseen, or nearly, between two characters."""
     points = {
         p
         for p in itertools.chain(*_SCANNED)
-        if chr(p).isspace() or unicodedata.category(chr(p)) == "Cf"
+        if chr(p).isspace() or unicodedata.category(chr(p)) in _INVISIBLE_CATEGORIES
     }
+    points.update(_BLANK_FILLERS)
     points.update(itertools.chain(*VARIATION_SELECTORS))
     points.update(ord(c) for c in SEPARATORS)
     points.update(p for p, folded in _folds().items() if folded in SEPARATORS)

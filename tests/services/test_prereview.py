@@ -69,6 +69,10 @@ def test_absolute_terms_are_found_with_their_position_and_article() -> None:
         ("保证 1 0 0 % 有 效", "100%有效", "1 0 0 % 有 效"),
         ("销量第⼀", "销量第一", "销量第⼀"),  # ⼀ is the Kangxi radical U+2F00
         ("可以根\ufe0f治", "根治", "根\ufe0f治"),  # a variation selector
+        ("这是最\u034f佳选择", "最佳", "最\u034f佳"),  # combining grapheme joiner
+        ("这是最\u0301佳选择", "最佳", "最\u0301佳"),  # a combining accent
+        ("这是最\u3164佳选择", "最佳", "最\u3164佳"),  # a Hangul filler
+        ("这是最\u2800佳选择", "最佳", "最\u2800佳"),  # the Braille blank
     ],
 )
 def test_evasions_of_width_case_and_inserted_characters_are_found(
