@@ -240,8 +240,11 @@ class OrderWorkflow:
                 )
             case Outcome.ESCALATE_DISPUTE:
                 assert s.dispute is not None  # its deadline closes with it
-                s.close(K.DISPUTE)
                 s.dispute = s.dispute.model_copy(update={"escalated": True})
+                # Escalated again every period ops leave it: the order always has a deadline
+                # while it waits for them (D1), and NextDeadline says when.
+                now = workflow.now()
+                s.open(open_deadline(DISPUTE, now + t.dispute_escalates_after, now, t))
                 reason = (
                     f"rule X3: the dispute has waited {t.dispute_escalates_after} for ops; "
                     "escalated again"

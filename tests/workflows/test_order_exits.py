@@ -414,8 +414,12 @@ async def test_a_dispute_pauses_every_deadline_is_escalated_after_3d_and_continu
     assert (entry.action, entry.actor_role) == ("escalate", "system")
     assert "rule X3" in (entry.reason or "")
     assert told(stack, order_id, "dispute_escalated") == {CLIENT.id, CREATOR.id, "ops"}
+    # It still waits for ops by a date (D1): escalated again 3 d later if still unresolved.
+    again = next(d for d in view.deadlines if d.kind is K.DISPUTE)
+    assert (again.party, again.due_at) == (Role.OPS, entry.at + timedelta(days=3))
     await time_skipping_env.sleep(5 * DAY)
     assert "overdue" not in actions(stack, order_id)
+    assert actions(stack, order_id).count("escalate") == 2
 
     view = await stack.act(
         order_id, Action.RESOLVE_DISPUTE, OPS, resolution="continue", reason="go on as briefed"
@@ -545,7 +549,8 @@ async def test_a_dispute_opened_while_an_auto_confirm_fires_has_exactly_one_outc
     await time_skipping_env.sleep(10 * DAY)
     done = actions(stack, order_id)
     assert done.count("auto_confirm_script") <= 1
-    assert done[done.index("open_dispute") + 1 :] == ["escalate"]
+    # Nothing but the dispute's escalation, again every 3 d while ops leave it (X3).
+    assert done[done.index("open_dispute") + 1 :] == ["escalate"] * 3
 
 
 # ---------------------------------------------------------------- P2: ops
