@@ -998,7 +998,12 @@ class OrderWorkflow:
         """Cancelled with the escrow divided (X1, X3): one keyed split transfer (X4)."""
         s = self._state
         s.split_refund_fen = refund_fen  # what ops settle if the workflow stops before the split
-        await self._move(S.CANCELLED, action, actor, reason, self._to_parties("cancelled", reason))
+        notes = self._to_parties("cancelled", reason)
+        paid = s.terms.price_fen - refund_fen
+        if s.terms.mcn_id is not None and paid > 0:  # the creator's MCN is paid its share (O8)
+            body = f"{paid} fen paid for order {s.terms.order_id}, cancelled with a split"
+            notes.append(Notification(recipient=s.terms.mcn_id, kind="paid", body=body))
+        await self._move(S.CANCELLED, action, actor, reason, notes)
         await self._settle(
             LedgerActivities.split, SplitSettlement(terms=s.terms, refund_fen=refund_fen)
         )

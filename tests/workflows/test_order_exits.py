@@ -254,6 +254,7 @@ async def test_a_proposal_outlives_a_status_change_and_pays_an_mcn_per_o8(stack:
     assert view.status is S.CANCELLED
     assert_split(stack, order_id, 1, payee=ledger.mcn_account(MCN.id))
     assert stack.balances(order_id)[ledger.creator_account(MCN_CREATOR.id)] == 0
+    assert told(stack, order_id, "paid") == {MCN.id}  # N1: the payee hears of its share
 
 
 @pytest.mark.parametrize("offset", [-MINUTE, timedelta(0), MINUTE])
