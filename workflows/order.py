@@ -1064,6 +1064,19 @@ class OrderWorkflow:
         # One notification per recipient and transition: the payee told of the payment unless
         # told of the transition already.
         notes = [*notify, paid] if payee not in {n.recipient for n in notify} else [*notify]
+        if (proposal := s.proposal) is not None:
+            # Accepting the delivery ends the way out; its proposer hears why (A4, N1).
+            dropped = "the open cancellation proposal lapses: the delivery is accepted"
+            reason = f"{reason}; {dropped}" if reason else dropped
+            told = next((n for n in notes if n.recipient == proposal.by.id), None)
+            if told is None:
+                lapsed = Notification(
+                    recipient=proposal.by.id, kind="cancellation_lapsed", body=dropped
+                )
+                notes.append(lapsed)
+            else:  # one notification per recipient and transition: it says both
+                told_both = told.model_copy(update={"body": f"{told.body}; {dropped}"})
+                notes[notes.index(told)] = told_both
         await self._move(S.IN_RETENTION, action, actor, reason, notes)
         await self._settle(LedgerActivities.release)
 

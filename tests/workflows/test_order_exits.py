@@ -675,3 +675,27 @@ async def test_ops_accept_a_disputed_delivery_only_once_its_republished_video_is
         reason="fine by us",
     )
     assert "post-publication review" in message
+
+
+async def test_accepting_the_delivery_ends_an_open_proposal_and_its_proposer_is_told(
+    stack: Stack,
+) -> None:
+    # rules X1 A4 N1
+    order_id = (await stack.place()).terms.order_id
+    await stack.to_published(order_id)
+    await stack.act(order_id, Action.PROPOSE_CANCELLATION, CREATOR, refund_fen=5, reason="ill")
+    view = await stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
+    assert (view.status, view.proposal) == (S.IN_RETENTION, None)
+    assert "cancellation proposal lapses" in (last(stack, order_id).reason or "")
+    # The creator, paid, is told in the same notification (one per recipient and transition).
+    [paid] = [n for n in orders.notifications_for(stack.engine, order_id) if n["kind"] == "paid"]
+    assert paid["recipient"] == CREATOR.id
+    assert "cancellation proposal lapses" in paid["body"]
+    assert stack.balances(order_id)[ledger.creator_account(CREATOR.id)] == PRICE
+
+    # Proposed by the client, who is not otherwise told: its own notice.
+    order_id = (await stack.place()).terms.order_id
+    await stack.to_published(order_id, video_id="v-2")
+    await stack.act(order_id, Action.PROPOSE_CANCELLATION, CLIENT, refund_fen=5, reason="late")
+    await stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
+    assert told(stack, order_id, "cancellation_lapsed") == {CLIENT.id}
