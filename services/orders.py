@@ -314,7 +314,7 @@ class OrderService:
             # restore) while its row remains.
             return await self._recorded_view(order_id, e)
         if recorded is not None and recorded.is_final and not view.status.is_final:
-            return view.model_copy(update={"status": recorded, "next": []})
+            return view.model_copy(update={"status": recorded, "next": [], "allowed": {}})
         return view
 
     async def _recorded_view(self, order_id: str, error: Exception) -> OrderView:
