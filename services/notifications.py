@@ -69,14 +69,35 @@ TITLES: dict[str, str] = {
 
 # C4: a notification never passes on a real phone number or e-mail address, even one a party
 # typed into a reason; the parties reach each other through virtual numbers only.
-_PHONE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
+# Digits and signs may be typed full width (１３８００１３８０００, a＠b.com) and digits split by
+# spaces, dots, dashes or brackets: folded before matching, as a reader would read them.
+_FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)} | {
+    ord("＠"): "@",
+    ord("＋"): "+",
+    ord("．"): ".",
+    ord("－"): "-",
+    ord("（"): "(",
+    ord("）"): ")",
+}
+_PHONE = re.compile(r"(?<!\d)(?:\+?86[\s.()-]*)?1[3-9]\d(?:[\s.()-]*\d){8}(?!\d)")
 _EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[A-Za-z]{2,}")
 HIDDEN_PHONE = "[phone number hidden]"
 HIDDEN_EMAIL = "[e-mail address hidden]"
 
 
 def redact(text: str) -> str:
-    return _EMAIL.sub(HIDDEN_EMAIL, _PHONE.sub(HIDDEN_PHONE, text))
+    # Folding keeps every character's position: one character for one.
+    folded = text.translate(_FULL_WIDTH)
+    spans = [m.span() for m in _PHONE.finditer(folded)]
+    hidden = _hide(text, spans, HIDDEN_PHONE)
+    folded = hidden.translate(_FULL_WIDTH)
+    return _hide(hidden, [m.span() for m in _EMAIL.finditer(folded)], HIDDEN_EMAIL)
+
+
+def _hide(text: str, spans: list[tuple[int, int]], mark: str) -> str:
+    for start, end in reversed(spans):
+        text = text[:start] + mark + text[end:]
+    return text
 
 
 def title_of(kind: str) -> str:
