@@ -38,7 +38,10 @@ SIGNATURE_VERSION = "v1"
 USER_AGENT = "xigua-tasks-webhooks/1"
 MAX_URL_LENGTH = 2048
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_resolving = ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+# getaddrinfo cannot be cancelled: a lookup that hangs keeps its thread after we stop waiting.
+# Room for many at once, so that a few endpoints whose DNS never answers (a client may have
+# XIGUA_WEBHOOK_MAX_PER_CLIENT) cannot starve everyone else's lookups.
+_resolving = ThreadPoolExecutor(max_workers=64, thread_name_prefix="resolve")
 log = logging.getLogger(__name__)
 
 
