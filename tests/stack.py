@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import uvicorn
 from sqlalchemy import Engine, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
@@ -211,3 +212,21 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str, attempts: 
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
+
+
+@asynccontextmanager
+async def serving_on_loopback(app: Any) -> AsyncIterator[str]:
+    """An ASGI app served by uvicorn on a free loopback port, in this event loop; its URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    assert server.started, "uvicorn did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -10,14 +10,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from config import Settings
 from scripts.seed import seed_demo
-from tests.stack import running_stack
+from tests.stack import running_stack, serving_on_loopback
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -35,29 +34,8 @@ async def api_url(dev_server_env: WorkflowEnvironment, sqlite_engine: Engine) ->
         seed_demo(sqlite_engine)
         settings = Settings(task_queue=stack.task_queue, database_url="sqlite://")
         app = create_app(settings, engine=sqlite_engine, temporal=dev_server_env.client)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        serving = asyncio.create_task(server.serve())
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "uvicorn did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await serving
-            stack.placed += await _orders_placed(stack.engine)
-
-
-async def _orders_placed(engine: Engine) -> list[str]:
-    from sqlalchemy import select
-
-    from db.schema import orders
-
-    with engine.connect() as conn:
-        return list(conn.execute(select(orders.c.id)).scalars())
+        async with serving_on_loopback(app) as url:
+            yield url
 
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")

@@ -7,7 +7,6 @@ every page's console watched: a test fails on any console error or uncaught exce
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -18,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import (
     Browser,
@@ -38,7 +36,7 @@ from db.ledger import check_invariants
 from db.migrate import upgrade
 from db.schema import orders
 from scripts.seed import DEMO_PASSWORD, seed_demo
-from tests.stack import Stack, running_stack
+from tests.stack import Stack, running_stack, serving_on_loopback
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Every page is laid out at this size unless a test asks for another; the screenshots too.
@@ -66,24 +64,6 @@ class WebSystem:
     stack: Stack
 
 
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """The app on a free loopback port, in this event loop."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 @pytest.fixture(scope="module")
 async def web(
     dev_server_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
@@ -100,7 +80,7 @@ async def web(
             settings = settings.model_copy(update=durations)
             return create_app(settings, engine=engine, temporal=dev_server_env.client)
 
-        async with serving(app()) as normal, serving(app(**FAST)) as fast:
+        async with serving_on_loopback(app()) as normal, serving_on_loopback(app(**FAST)) as fast:
             try:
                 yield WebSystem(url=normal, fast_url=fast, engine=engine, stack=stack)
             finally:

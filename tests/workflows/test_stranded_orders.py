@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Coroutine
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio import activity
@@ -28,6 +30,22 @@ async def run_command(stack: Stack, settle: bool) -> tuple[int, str]:
     out = io.StringIO()
     refunded = await stranded_orders(stack.client, stack.engine, settle, out)
     return refunded, out.getvalue()
+
+
+async def terminated_once_recorded(
+    stack: Stack, order_id: str, action: Coroutine[Any, Any, object], recorded: OrderStatus
+) -> None:
+    """Ops press Terminate while `action` waits on a settlement that never gets through,
+    once the order's row records `recorded`: its money is still in escrow."""
+    acting = asyncio.create_task(action)
+
+    async def in_record() -> bool:
+        row = orders.order_row(stack.engine, order_id)
+        return row is not None and row["status"] == recorded.value
+
+    await eventually(in_record, f"the order is recorded {recorded}")
+    await stack.handle(order_id).terminate("pressed Terminate in the Web UI")
+    await asyncio.gather(acting, return_exceptions=True)
 
 
 async def test_a_terminated_order_is_refunded_once_by_the_stranded_orders_command(
@@ -136,15 +154,8 @@ async def test_an_order_terminated_after_its_delivery_was_accepted_is_paid_not_r
         replace_activities={"release_escrow": release_failing},
     ) as stack:
         order_id = await order_at(stack, S.PUBLISHED)
-        accepting = asyncio.create_task(stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT))
-
-        async def in_retention() -> bool:
-            row = orders.order_row(sqlite_engine, order_id)
-            return row is not None and row["status"] == S.IN_RETENTION.value
-
-        await eventually(in_retention, "the delivery is accepted")
-        await stack.handle(order_id).terminate("pressed Terminate in the Web UI")
-        await asyncio.gather(accepting, return_exceptions=True)
+        accepting = stack.act(order_id, Action.ACCEPT_DELIVERY, CLIENT)
+        await terminated_once_recorded(stack, order_id, accepting, S.IN_RETENTION)
 
         [found] = await stranded.find_stranded(stack.client, sqlite_engine)
         assert (found.workflow, found.status) == ("terminated", S.IN_RETENTION)
@@ -187,24 +198,15 @@ async def test_an_order_terminated_before_its_agreed_split_moved_is_divided_as_a
         order_id = await order_at(stack, S.PUBLISHED)
         await stack.act(order_id, Action.OPEN_DISPUTE, CLIENT, reason="not the product")
         refund = PRICE // 3
-        resolving = asyncio.create_task(
-            stack.act(
-                order_id,
-                Action.RESOLVE_DISPUTE,
-                OPS,
-                resolution=Resolution.CANCEL,
-                refund_fen=refund,
-                reason="a third back",
-            )
+        resolving = stack.act(
+            order_id,
+            Action.RESOLVE_DISPUTE,
+            OPS,
+            resolution=Resolution.CANCEL,
+            refund_fen=refund,
+            reason="a third back",
         )
-
-        async def cancelled() -> bool:
-            row = orders.order_row(sqlite_engine, order_id)
-            return row is not None and row["status"] == S.CANCELLED.value
-
-        await eventually(cancelled, "the order is recorded cancelled")
-        await stack.handle(order_id).terminate("pressed Terminate in the Web UI")
-        await asyncio.gather(resolving, return_exceptions=True)
+        await terminated_once_recorded(stack, order_id, resolving, S.CANCELLED)
 
         [found] = await stranded.find_stranded(stack.client, sqlite_engine)
         assert (found.workflow, found.status) == ("terminated", S.CANCELLED)
