@@ -103,7 +103,7 @@ async def settle(
     if await workflow_end(client, order.order_id) is None:
         return 0
     terms = await _terms(client, engine, order.order_id)
-    return await asyncio.to_thread(_refund_and_record, engine, order, terms, by)
+    return await asyncio.to_thread(_settle_and_record, engine, order, terms, by)
 
 
 async def _terms(client: Client, engine: Engine, order_id: str) -> OrderTerms | None:
@@ -123,7 +123,7 @@ async def _terms(client: Client, engine: Engine, order_id: str) -> OrderTerms | 
     return order_input.terms
 
 
-def _refund_and_record(
+def _settle_and_record(
     engine: Engine, order: StrandedOrder, terms: OrderTerms | None, by: Actor
 ) -> int:
     # Money first: if recording fails, the next run finds the order by its refund.

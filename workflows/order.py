@@ -1282,13 +1282,7 @@ class OrderWorkflow:
             self._check_resolution(req)
         # An answer that reaches the workflow in the task its lapse timer fires in is handled
         # first (updates come before timers): the time decides, not the order of arrival.
-        answered = (
-            K.CANCELLATION
-            if isinstance(req, CancellationAnswer)
-            else K.EXTENSION
-            if isinstance(req, ExtensionAnswer)
-            else None
-        )
+        answered = _LAPSES_WITH.get(type(req))
         lapse = s.deadline(answered) if answered is not None else None
         if lapse is not None and lapse.due_at <= now:
             raise _refused(
@@ -1418,6 +1412,13 @@ RULES_TEXT: dict[DeadlineKind, str] = {
     K.GRACE: "deliver, or the order is cancelled,",
     K.EXTENSION: "answer the extension request",
     K.CANCELLATION: "agree to or refuse the cancellation proposal",
+}
+
+
+# The answers whose request lapses at a deadline of this kind (X1, D4).
+_LAPSES_WITH: dict[type[ActionInput], DeadlineKind] = {
+    CancellationAnswer: K.CANCELLATION,
+    ExtensionAnswer: K.EXTENSION,
 }
 
 

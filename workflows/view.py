@@ -12,10 +12,11 @@ from workflows.state import OrderState
 
 
 def view_of(state: OrderState) -> OrderView:
+    allowed = allowed_now(state)
     return OrderView(
         terms=state.terms,
         status=state.status,
-        next=next_steps(state),
+        next=next_steps(state, allowed),
         placed_at=state.placed_at,
         accepted_at=state.accepted_at,
         scripts=state.scripts,
@@ -34,18 +35,20 @@ def view_of(state: OrderState) -> OrderView:
         dispute=state.dispute,
         disputed=state.disputed,
         revisions=state.revisions(),
-        allowed={a: list(roles) for a, roles in allowed_now(state).items()},
+        allowed={a: list(roles) for a, roles in allowed.items()},
     )
 
 
-def next_steps(state: OrderState) -> list[NextStep]:
+def next_steps(
+    state: OrderState, allowed: dict[Action, tuple[Role, ...]] | None = None
+) -> list[NextStep]:
     """Who may act, the party who must act before a deadline first. Ops, who may move any
     deadline and cancel any order, are left out unless the order waits for them (a dispute)."""
     clocks: dict[Role, Deadline] = {}
     for deadline in sorted(state.running(), key=lambda d: d.due_at):
         clocks.setdefault(deadline.party, deadline)
     by_role: dict[Role, list[Action]] = {}
-    for action, roles in allowed_now(state).items():
+    for action, roles in (allowed if allowed is not None else allowed_now(state)).items():
         for role in roles:
             if role is not Role.OPS or role in clocks:
                 by_role.setdefault(role, []).append(action)
